@@ -1,0 +1,82 @@
+# fashion-doodles: data -> train -> export -> serve.
+# `make run` and `make test` set everything up from a fresh clone (see README.md).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The local mirror when it exists (this workplace has no route to Google's bucket).
+QUICKDRAW_SOURCE ?= $(if $(wildcard ../shared/quickdraw/numpy_bitmap),../shared/quickdraw,https://storage.googleapis.com/quickdraw_dataset/full)
+DATA_DIR ?= data
+MODEL_DIR ?= models/default
+WEB_MODEL_DIR ?= webapp/static/model
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export QUICKDRAW_SOURCE DATA_DIR HOST PORT
+
+VENV_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+VENDOR := webapp/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+TFJS := node_modules/@tensorflow/tfjs/dist
+TFJS_WASM := node_modules/@tensorflow/tfjs-backend-wasm/dist
+
+.PHONY: setup chromium data train export run dev test test-fast e2e bench clean
+
+setup: $(VENV_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
+
+$(VENV_STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(PY) -c "import tensorflowjs, tensorflow_decision_forests"  # The ydf/protobuf trap, caught at install.
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# TF.js is served from our own static folder, never from a CDN: the app works offline.
+$(VENDOR_STAMP): $(NODE_STAMP)
+	mkdir -p $(VENDOR)
+	cp $(TFJS)/tf.min.js $(TFJS)/tf.min.js.map $(TFJS_WASM)/tf-backend-wasm.min.js $(VENDOR)/
+	cp $(TFJS_WASM)/tfjs-backend-wasm.wasm $(TFJS_WASM)/tfjs-backend-wasm-simd.wasm \
+	   $(TFJS_WASM)/tfjs-backend-wasm-threaded-simd.wasm $(VENDOR)/
+	touch $@
+
+# Browser tests drive Debian's Chromium: Playwright cannot download browsers here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+data: setup
+	$(PY) -m training download --source "$(QUICKDRAW_SOURCE)"
+	$(PY) -m training build
+
+train: data
+	$(PY) -m training train --arch default --out $(MODEL_DIR)
+	$(PY) -m training train --arch seed --out runs/seed
+	$(PY) -m training compare $(MODEL_DIR) runs/seed --out $(MODEL_DIR)/comparison.md
+
+export: setup
+	$(PY) -m export --model $(MODEL_DIR) --out $(WEB_MODEL_DIR)
+
+run: setup
+	$(PY) -m webapp.serve --host $(HOST) --port $(PORT)
+
+dev: setup
+	$(VENV)/bin/flask --app webapp run --debug --host $(HOST) --port $(PORT)
+
+test: setup chromium
+	node --test tests/js/
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+e2e: setup chromium
+	$(PY) -m pytest -m e2e
+
+bench: setup chromium
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

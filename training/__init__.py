@@ -1,0 +1,1 @@
+"""Quick Draw data to an evaluated Keras CNN: download, build datasets, train, evaluate, report."""
