@@ -45,6 +45,10 @@ def spec_dict() -> dict[str, Any]:
         "pen_diameter": PEN_DIAMETER,
         "padding": PADDING,
         "simplify_epsilon": SIMPLIFY_EPSILON,
+        # Derived values travel too, so that JavaScript reads the very same doubles.
+        "total_padding": TOTAL_PADDING,
+        "pixel_scale": PIXEL_SCALE,
+        "pen_radius_px": PEN_RADIUS_PX,
         "ink": "white-on-black",
         "value_range": [0.0, 1.0],
         "input_shape": [IMAGE_SIZE, IMAGE_SIZE, 1],

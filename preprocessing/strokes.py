@@ -30,7 +30,7 @@ def parse_strokes(
 
     Raises ``DrawingError`` with a user-facing message for any malformed input: wrong
     nesting, non-numbers, NaN or infinite coordinates, x and y lists of different lengths,
-    too many strokes or points, or a drawing with no point at all.
+    too many strokes or points, or a drawing with no point at all. Empty strokes are skipped.
     """
     if not isinstance(raw, list):
         raise DrawingError("strokes must be a list of strokes")
@@ -55,9 +55,13 @@ def parse_strokes(
             # bool is an int subclass; true/false as coordinates is a client bug, not a point.
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise DrawingError(f"stroke {index}: coordinates must be numbers")
-        points = np.array([xs, ys], dtype=np.float64).T
+        not_finite = DrawingError(f"stroke {index}: coordinates must be finite numbers")
+        try:
+            points = np.array([xs, ys], dtype=np.float64).T
+        except OverflowError as error:  # A Python int beyond the float range.
+            raise not_finite from error
         if not np.isfinite(points).all():
-            raise DrawingError(f"stroke {index}: coordinates must be finite numbers")
+            raise not_finite
         strokes.append(points)
     if not strokes:
         raise DrawingError("the drawing is empty")
@@ -65,19 +69,28 @@ def parse_strokes(
 
 
 def normalize(strokes: Sequence[Stroke]) -> list[Stroke]:
-    """Align to the top-left and scale uniformly so the longest side spans 0..255."""
-    all_points = np.concatenate(strokes)
-    low = all_points.min(axis=0)
-    extent = float((all_points.max(axis=0) - low).max())
-    # A single dot has no extent: keep it a dot rather than dividing by zero.
-    scale = spec.MAX_COORDINATE / extent if extent > 0 else 1.0
-    return [(stroke - low) * scale for stroke in strokes]
+    """Align to the top-left and scale uniformly so the longest side spans 0..255.
+
+    Coordinates are halved first (exact in binary floating point) so that a span between
+    huge coordinates cannot overflow to infinity, and the span divides rather than a scale
+    multiplies so that a tiny span cannot overflow either: any finite input stays finite.
+    """
+    halves = [np.asarray(stroke, dtype=np.float64).reshape(-1, 2) / 2 for stroke in strokes]
+    all_halves = np.concatenate(halves) if halves else np.zeros((0, 2))
+    if len(all_halves) == 0:
+        raise DrawingError("the drawing is empty")
+    low = all_halves.min(axis=0)
+    half_extent = float((all_halves.max(axis=0) - low).max())
+    if half_extent == 0:  # A single dot has no extent: keep it a dot at the origin.
+        return [half - low for half in halves]
+    return [(half - low) / half_extent * spec.MAX_COORDINATE for half in halves]
 
 
 def simplify(points: Stroke, epsilon: float = spec.SIMPLIFY_EPSILON) -> Stroke:
     """Ramer-Douglas-Peucker simplification, iterative so long strokes cannot overflow a stack.
 
-    The first point of maximal distance wins ties, as in the JavaScript twin.
+    The first point of maximal distance wins ties, as in the JavaScript twin; distances use
+    ``sqrt`` of a sum of squares (correctly rounded in both languages, unlike ``hypot``).
     """
     count = len(points)
     if count < 3:
@@ -89,15 +102,16 @@ def simplify(points: Stroke, epsilon: float = spec.SIMPLIFY_EPSILON) -> Stroke:
         first, last = pending.pop()
         if last - first < 2:
             continue
-        start, end = points[first], points[last]
-        inner = points[first + 1 : last]
-        direction = end - start
-        length = math.hypot(direction[0], direction[1])
-        if length == 0:
-            distances = np.hypot(inner[:, 0] - start[0], inner[:, 1] - start[1])
+        start_x, start_y = points[first]
+        delta_x = points[last, 0] - start_x
+        delta_y = points[last, 1] - start_y
+        offsets_x = points[first + 1 : last, 0] - start_x
+        offsets_y = points[first + 1 : last, 1] - start_y
+        length = math.sqrt(delta_x * delta_x + delta_y * delta_y)
+        if length == 0:  # A closed chord: distance to its single point.
+            distances = np.sqrt(offsets_x * offsets_x + offsets_y * offsets_y)
         else:
-            cross = direction[0] * (inner[:, 1] - start[1]) - direction[1] * (inner[:, 0] - start[0])
-            distances = np.abs(cross) / length
+            distances = np.abs(delta_x * offsets_y - delta_y * offsets_x) / length
         farthest = int(np.argmax(distances))
         if distances[farthest] > epsilon:
             split = first + 1 + farthest
@@ -108,53 +122,70 @@ def simplify(points: Stroke, epsilon: float = spec.SIMPLIFY_EPSILON) -> Stroke:
 
 
 def to_pixel_space(strokes: Sequence[Stroke]) -> list[Stroke]:
-    """Centre normalised strokes on their bounding box and map them to 28x28 pixel coordinates."""
+    """Centre normalised strokes in the 256 box and map them to 28x28 pixel coordinates.
+
+    As in Google's renderer the box is [0, max]: normalised strokes start at 0, and
+    simplification can only move the minimum by less than its tolerance.
+    """
+    if sum(len(stroke) for stroke in strokes) == 0:
+        raise DrawingError("the drawing is empty")
     extent = np.concatenate(strokes).max(axis=0)
     offset = (spec.SOURCE_SIDE - extent) / 2 + spec.TOTAL_PADDING / 2
     return [(stroke + offset) * spec.PIXEL_SCALE for stroke in strokes]
 
 
 _PIXEL_CENTRES = (np.indices((spec.IMAGE_SIZE, spec.IMAGE_SIZE))[::-1].reshape(2, -1).T + 0.5)
+PEN_REACH = spec.PEN_RADIUS_PX + 0.5  # Distance at which a pixel's coverage falls to 0.
+_DISTANCES_PER_CHUNK = 1 << 18  # Bounds memory for strokes with very many segments.
+
+
+def _segment_distances(centres: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Distance from each pixel centre (rows) to each segment (columns).
+
+    The arithmetic is written out (no matmul, no hypot) in the order ``preprocess.js``
+    uses, so both implementations round identically.
+    """
+    centre_x, centre_y = centres[:, 0:1], centres[:, 1:2]
+    start_x, start_y = starts[:, 0], starts[:, 1]
+    delta_x, delta_y = ends[:, 0] - start_x, ends[:, 1] - start_y
+    length_squared = delta_x * delta_x + delta_y * delta_y
+    projection = (centre_x - start_x) * delta_x + (centre_y - start_y) * delta_y
+    moving = length_squared > 0
+    t = np.zeros_like(projection)
+    np.divide(projection, length_squared, out=t, where=moving)
+    t = np.clip(t, 0.0, 1.0)
+    away_x = centre_x - (start_x + t * delta_x)
+    away_y = centre_y - (start_y + t * delta_y)
+    return np.sqrt(away_x * away_x + away_y * away_y)
 
 
 def stroke_coverage(points: Stroke) -> np.ndarray:
     """Antialiased coverage (784,) of one stroke drawn with the round pen, as a union.
 
     Coverage of a pixel is ``clamp(radius + 0.5 - distance, 0, 1)`` where ``distance`` is
-    from the pixel centre to the nearest segment: exact for straight lines, close to the
-    area coverage Cairo computed for Google's bitmaps elsewhere.
+    from the pixel centre to the nearest segment of the stroke (a one-point stroke is a
+    zero-length segment): exact for straight edges, close to the area coverage Cairo
+    computed for Google's bitmaps.
     """
-    if len(points) == 1:
-        starts = ends = points
-    else:
-        starts, ends = points[:-1], points[1:]
     best = np.full(_PIXEL_CENTRES.shape[0], np.inf)
-    reach = spec.PEN_RADIUS_PX + 0.5
-    for start, end in zip(starts, ends):
-        low = np.minimum(start, end) - reach
-        high = np.maximum(start, end) + reach
-        # Only pixels near the segment can be inked; skip the rest of the grid.
-        near = np.flatnonzero(
-            (_PIXEL_CENTRES[:, 0] >= low[0]) & (_PIXEL_CENTRES[:, 0] <= high[0])
-            & (_PIXEL_CENTRES[:, 1] >= low[1]) & (_PIXEL_CENTRES[:, 1] <= high[1])
-        )
-        if near.size == 0:
-            continue
-        centres = _PIXEL_CENTRES[near]
-        direction = end - start
-        length_squared = float(direction @ direction)
-        if length_squared == 0:
-            nearest = np.broadcast_to(start, centres.shape)
-        else:
-            t = np.clip(((centres - start) @ direction) / length_squared, 0.0, 1.0)
-            nearest = start + t[:, None] * direction
-        distance = np.hypot(centres[:, 0] - nearest[:, 0], centres[:, 1] - nearest[:, 1])
-        best[near] = np.minimum(best[near], distance)
-    return np.clip(reach - best, 0.0, 1.0)
+    if len(points) == 0:
+        return np.zeros_like(best)
+    starts, ends = (points, points) if len(points) == 1 else (points[:-1], points[1:])
+    chunk = max(1, _DISTANCES_PER_CHUNK // _PIXEL_CENTRES.shape[0])
+    for first in range(0, len(starts), chunk):
+        chunk_starts, chunk_ends = starts[first : first + chunk], ends[first : first + chunk]
+        low = np.minimum(chunk_starts, chunk_ends).min(axis=0) - PEN_REACH
+        high = np.maximum(chunk_starts, chunk_ends).max(axis=0) + PEN_REACH
+        # Only pixels near the segments can be inked; farther ones stay at coverage 0.
+        near = np.flatnonzero(((_PIXEL_CENTRES >= low) & (_PIXEL_CENTRES <= high)).all(axis=1))
+        if near.size:
+            distances = _segment_distances(_PIXEL_CENTRES[near], chunk_starts, chunk_ends)
+            best[near] = np.minimum(best[near], distances.min(axis=1))
+    return np.clip(PEN_REACH - best, 0.0, 1.0)
 
 
 def render_pixel_strokes(strokes: Sequence[Stroke]) -> np.ndarray:
-    """Draw strokes already in pixel space; strokes are composited one over another."""
+    """Draw strokes already in pixel space; each stroke is composited over the ones before."""
     image = np.zeros(spec.IMAGE_SIZE * spec.IMAGE_SIZE)
     for stroke in strokes:
         coverage = stroke_coverage(stroke)
@@ -164,7 +195,7 @@ def render_pixel_strokes(strokes: Sequence[Stroke]) -> np.ndarray:
 
 def strokes_to_bitmap(strokes: Sequence[Stroke], simplify_strokes: bool = True) -> np.ndarray:
     """The full strokes path: normalise, simplify, centre, render. Returns (28, 28) in [0, 1]."""
-    if not strokes:
+    if sum(len(stroke) for stroke in strokes) == 0:
         raise DrawingError("the drawing is empty")
     normalized = normalize(strokes)
     if simplify_strokes:

@@ -1,0 +1,60 @@
+"""Fixtures for the preprocessing tests: helper modules, the Quick Draw mirror, Chromium."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def load_module(path: Path) -> ModuleType:
+    """Import a helper script by path: tests/ is not a package."""
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def golden_generator() -> ModuleType:
+    """tests/golden/generate.py, the synthetic drawings and golden vectors."""
+    return load_module(REPO / "tests" / "golden" / "generate.py")
+
+
+@pytest.fixture(scope="session")
+def agreement() -> ModuleType:
+    """tests/preprocessing/agreement.py, the measurements behind docs/preprocessing.md."""
+    return load_module(HERE / "agreement.py")
+
+
+@pytest.fixture(scope="session")
+def quickdraw_source(agreement: ModuleType) -> Path:
+    """The local Quick Draw mirror (``$QUICKDRAW_SOURCE`` when a folder, else ../shared)."""
+    source = agreement.quickdraw_source()
+    if not (source / "numpy_bitmap" / "bowtie.npy").is_file():
+        pytest.skip(f"no Quick Draw mirror at {source} (set QUICKDRAW_SOURCE to a folder)")
+    return source
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's Chromium: Playwright cannot download its own browsers here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium"),
+        "args": CHROMIUM_ARGS,
+    }
