@@ -1,0 +1,1 @@
+"""Speed, size and cost figures of the product, each measured next to the baseline it replaces."""

@@ -1,0 +1,100 @@
+"""A bounded loopback load generator: N clients, each with its own keep-alive connection."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class LoadResult:
+    """Latencies of every request and how the run went."""
+
+    clients: int
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    def summary(self) -> dict[str, float | int]:
+        """p50/p95 latency, throughput and error count, the figures the report shows."""
+        ordered = sorted(self.latencies_ms)
+        count = len(ordered)
+        return {
+            "clients": self.clients,
+            "requests": count,
+            "errors": self.errors,
+            "p50_ms": round(statistics.median(ordered), 3) if ordered else float("nan"),
+            "p95_ms": round(ordered[min(count - 1, int(0.95 * count))], 3) if ordered else float("nan"),
+            "requests_per_second": round(count / self.wall_seconds, 1) if self.wall_seconds else 0.0,
+        }
+
+
+def run_load(
+    host: str,
+    port: int,
+    path: str,
+    make_body: Callable[[int, int], bytes],
+    clients: int,
+    requests_per_client: int,
+    content_type: str = "application/json",
+    ok_statuses: tuple[int, ...] = (200, 201),
+    deadline_seconds: float = 120.0,
+) -> LoadResult:
+    """Send ``clients * requests_per_client`` POSTs from concurrent threads; stop at the deadline."""
+    result = LoadResult(clients=clients)
+    lock = threading.Lock()
+    stop_at = time.monotonic() + deadline_seconds
+    barrier = threading.Barrier(clients + 1)
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        local: list[float] = []
+        errors = 0
+        statuses: dict[int, int] = {}
+        barrier.wait()
+        for number in range(requests_per_client):
+            if time.monotonic() > stop_at:
+                break
+            body = make_body(index, number)
+            started = time.perf_counter()
+            try:
+                connection.request("POST", path, body=body, headers={"Content-Type": content_type})
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection(host, port, timeout=30)
+                errors += 1
+                continue
+            local.append((time.perf_counter() - started) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status not in ok_statuses:
+                errors += 1
+        connection.close()
+        with lock:
+            result.latencies_ms.extend(local)
+            result.errors += errors
+            for status, seen in statuses.items():
+                result.statuses[status] = result.statuses.get(status, 0) + seen
+
+    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def json_body(payload: dict) -> bytes:
+    """Encode a JSON request body once, outside the timed section."""
+    return json.dumps(payload).encode()
