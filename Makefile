@@ -36,9 +36,11 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 # TF.js is served from our own static folder, never from a CDN: the app works offline.
+# The ES2017 bundles are a quarter smaller than the ES5 ones and need no eval-based
+# regenerator runtime, so they load under a Content-Security-Policy without 'unsafe-eval'.
 $(VENDOR_STAMP): $(NODE_STAMP)
 	mkdir -p $(VENDOR)
-	cp $(TFJS)/tf.min.js $(TFJS)/tf.min.js.map $(TFJS_WASM)/tf-backend-wasm.min.js $(VENDOR)/
+	cp $(TFJS)/tf.es2017.min.js $(TFJS_WASM)/tf-backend-wasm.es2017.min.js $(VENDOR)/
 	cp $(TFJS_WASM)/tfjs-backend-wasm.wasm $(TFJS_WASM)/tfjs-backend-wasm-simd.wasm \
 	   $(TFJS_WASM)/tfjs-backend-wasm-threaded-simd.wasm $(VENDOR)/
 	touch $@

@@ -17,7 +17,7 @@ def stored_count(page, label: str) -> int:
     """How many drawings of ``label`` the server says it stores."""
     response = page.request.get("/api/drawings/stats")
     assert response.ok, response.text()
-    return response.json()["counts"].get(label, 0)
+    return response.json()["by_label"].get(label, 0)
 
 
 def test_contribute_stores_a_labelled_drawing(

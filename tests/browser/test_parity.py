@@ -15,7 +15,7 @@ def server_probabilities(page, strokes: list) -> dict[str, float]:
     """POST the strokes to /api/predict and return {label: probability}."""
     response = page.request.post("/api/predict", data={"strokes": strokes})
     assert response.status == 200, f"/api/predict answered {response.status}: {response.text()}"
-    return {item["label"]: item["probability"] for item in response.json()["predictions"]}
+    return response.json()["probabilities"]
 
 
 def largest_difference(first: dict[str, float], second: dict[str, float]) -> float:

@@ -22,7 +22,7 @@ async function refreshStats() {
     const response = await fetch(page.config.statsUrl);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = await response.json();
-    ui.showStats(body.counts ?? {}, categories);
+    ui.showStats(body.by_label ?? {}, categories);
   } catch (error) {
     ui.showStatsError(error.message);
   }

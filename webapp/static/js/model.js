@@ -97,16 +97,20 @@ export async function loadClassifier({ metadata, metadataUrl, vendorUrl, backend
     throw new Error(`the model has ${outputs} outputs but its metadata lists ${categories.length} categories`);
   }
 
-  /** Rank the categories for a drawing in Quick Draw's stroke format. */
-  async function predict(strokes) {
-    const bitmap = drawingToBitmap(strokes, spec);
+  /** The model's probabilities for one preprocessed bitmap, in the metadata's category order. */
+  async function predictBitmap(bitmap) {
     const output = tf.tidy(() => model.predict(tf.tensor(bitmap, inputShape, 'float32')));
     try {
-      return rankCategories(await output.data(), categories);
+      return await output.data();
     } finally {
       output.dispose();
     }
   }
 
-  return { backend: backendInUse, categories, version: metadata.version, predict };
+  /** Rank the categories for a drawing in Quick Draw's stroke format. */
+  async function predict(strokes) {
+    return rankCategories(await predictBitmap(drawingToBitmap(strokes, spec)), categories);
+  }
+
+  return { backend: backendInUse, categories, version: metadata.version, predict, predictBitmap };
 }

@@ -1,0 +1,222 @@
+"""The exporter: files, metadata, quantization choice, and clear refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from export.convert import (
+    AUTO,
+    ExportError,
+    check_categories,
+    choose_quantization,
+    content_version,
+    export_model,
+    replace_directory,
+    weights_bytes,
+)
+from export.metadata import load_metadata
+from preprocessing.spec import spec_dict
+from training.categories import DEFAULT_CATEGORIES
+
+
+def _option(quantization: str | None, size: int, drop: float | None) -> dict[str, Any]:
+    """One measured option, as export_model reports it."""
+    return {"quantization": quantization, "weights_bytes": size, "macro_accuracy_drop_pp": drop}
+
+
+MEASURED = [_option(None, 4000, 0.0), _option("float16", 2000, 0.1), _option("uint8", 1000, 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("tolerance_pp", "expected"),
+    [(0.2, "float16"), (0.5, "uint8"), (1.0, "uint8"), (0.05, None), (0.0, None)],
+)
+def test_auto_picks_the_smallest_option_within_the_tolerance(tolerance_pp: float, expected: str | None) -> None:
+    assert choose_quantization(MEASURED, AUTO, tolerance_pp, allow_accuracy_drop=False) == expected
+
+
+def test_an_explicit_option_that_loses_too_much_fails_loudly() -> None:
+    with pytest.raises(ExportError, match=r"uint8 quantization loses 0.50 points.*--allow-accuracy-drop"):
+        choose_quantization(MEASURED, "uint8", 0.2, allow_accuracy_drop=False)
+    assert choose_quantization(MEASURED, "uint8", 0.2, allow_accuracy_drop=True) == "uint8"
+    assert choose_quantization(MEASURED, "float16", 0.2, allow_accuracy_drop=False) == "float16"
+
+
+def test_an_explicit_option_without_a_test_split_is_not_judged() -> None:
+    unmeasured = [_option(None, 4000, None), _option("uint8", 1000, None)]
+    assert choose_quantization(unmeasured, "uint8", 0.2, allow_accuracy_drop=False) == "uint8"
+
+
+def test_categories_must_match_the_card_and_default_to_the_web_apps() -> None:
+    assert check_categories(DEFAULT_CATEGORIES, None) == list(DEFAULT_CATEGORIES)
+    assert check_categories(["bowtie", "sock"], ["bowtie", "sock"]) == ["bowtie", "sock"]
+    with pytest.raises(ExportError, match=r"pass --categories bowtie,sock"):
+        check_categories(["bowtie", "sock"], None)
+    with pytest.raises(ExportError, match=r"--categories \['sock', 'bowtie'\] differ from the model card's"):
+        check_categories(["bowtie", "sock"], ["sock", "bowtie"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quantization", [None, "float16", "uint8"])
+def test_export_writes_a_graph_model_and_valid_metadata(
+    exported: Callable[[str | None], Path], tiny_run: Path, quantization: str | None
+) -> None:
+    web_dir = exported(quantization)
+    model_json = json.loads((web_dir / "model.json").read_text())
+    assert model_json["format"] == "graph-model"
+    shards = [web_dir / name for group in model_json["weightsManifest"] for name in group["paths"]]
+    assert shards and all(shard.is_file() for shard in shards)
+    assert sorted(path.name for path in web_dir.iterdir()) == sorted(["model.json", "metadata.json",
+                                                                      *(shard.name for shard in shards)])
+    stored = {spec.get("quantization", {}).get("dtype") for group in model_json["weightsManifest"]
+              for spec in group["weights"] if spec["dtype"] == "float32"}
+    assert stored == {quantization}
+
+    metadata = load_metadata(web_dir, DEFAULT_CATEGORIES)
+    assert metadata["quantization"] == quantization
+    assert metadata["preprocessing"] == spec_dict()
+    assert metadata["version"] == content_version(web_dir)
+    assert metadata["metrics"] == json.loads((tiny_run / "model_card.json").read_text())["metrics"]
+    assert metadata["keras_model_sha256"] == hashlib.sha256((tiny_run / "model.keras").read_bytes()).hexdigest()
+    report = metadata["quantization_report"]
+    assert report["chosen"] == quantization and report["mode"] == "explicit"
+    sizes = {option["quantization"]: option["weights_bytes"] for option in report["options"]}
+    assert sizes[quantization] == weights_bytes(web_dir)
+    assert sizes["uint8"] < sizes["float16"] < sizes[None]
+
+
+@pytest.mark.slow
+def test_versions_differ_between_quantizations(exported: Callable[[str | None], Path]) -> None:
+    versions = {load_metadata(exported(option))["version"] for option in (None, "float16", "uint8")}
+    assert len(versions) == 3
+
+
+@pytest.mark.slow
+def test_auto_measures_every_option_and_keeps_the_smallest_within_tolerance(
+    tmp_path: Path, tiny_run: Path, tiny_model: Any, parity_images: np.ndarray
+) -> None:
+    # A test split labelled by the float model itself: float32 scores 100%.
+    data_dir = tmp_path / "dataset"
+    data_dir.mkdir()
+    images = parity_images[:300]
+    np.save(data_dir / "test_x.npy", np.round(images[..., 0] * 255).astype(np.uint8))
+    np.save(data_dir / "test_y.npy", tiny_model.predict(np.round(images * 255) / 255, verbose=0).argmax(axis=1))
+    lines: list[str] = []
+    metadata = export_model(tiny_run, tmp_path / "web", quantization=AUTO, tolerance_pp=0.5,
+                            data_dir=data_dir, parity_count=50, log=lines.append)
+    report = metadata["quantization_report"]
+    assert report["mode"] == "auto" and report["evaluated_on"].endswith("(300 bitmaps)")
+    by_option = {option["quantization"]: option for option in report["options"]}
+    assert by_option[None]["macro_accuracy"] == pytest.approx(1.0)
+    within = [option for option in report["options"] if option["macro_accuracy_drop_pp"] <= 0.5]
+    assert metadata["quantization"] == min(within, key=lambda option: option["weights_bytes"])["quantization"]
+    assert metadata["parity"]["passed"] and metadata["parity"]["runtimes"]["node"]["count"] == 50
+    printed = "\n".join(lines)
+    assert "macro acc." in printed and "<- chosen" in printed and "node (wasm)" in printed
+
+
+@pytest.mark.slow
+def test_auto_without_a_test_split_says_what_to_do(tmp_path: Path, tiny_run: Path) -> None:
+    with pytest.raises(ExportError, match=r"test split.*make data.*--quantization"):
+        export_model(tiny_run, tmp_path / "web", data_dir=tmp_path / "nowhere", log=lambda message: None)
+    assert not (tmp_path / "web").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("shape", "card_categories", "requested", "message"),
+    [
+        ({"num_classes": 5}, None, None, r"output shape \(None, 5\) but 6 categories"),
+        ({"input_shape": (32, 32, 1)}, None, None, r"input shape is \(None, 32, 32, 1\)"),
+        ({}, None, ["bowtie", "sock"], r"differ from the model card's"),
+        ({"num_classes": 2}, ["bowtie", "sock"], None, r"pass --categories bowtie,sock"),
+    ],
+)
+def test_mismatched_models_are_refused_before_anything_is_written(
+    tmp_path: Path, build_model: Callable[..., Any], make_run: Callable[..., Path], shape: dict[str, Any],
+    card_categories: list[str] | None, requested: list[str] | None, message: str,
+) -> None:
+    run = make_run(tmp_path / "run", build_model(**shape), card_categories)
+    with pytest.raises(ExportError, match=message):
+        export_model(run, tmp_path / "web", quantization=None, categories=requested, data_dir=None,
+                     parity_count=0, log=lambda message: None)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.slow
+def test_other_categories_export_when_named(
+    tmp_path: Path, build_model: Callable[..., Any], make_run: Callable[..., Path]
+) -> None:
+    run = make_run(tmp_path / "run", build_model(num_classes=2), ["bowtie", "sock"])
+    metadata = export_model(run, tmp_path / "web", quantization="float16", categories=["bowtie", "sock"],
+                            data_dir=None, parity_count=20, log=lambda message: None)
+    assert metadata["categories"] == ["bowtie", "sock"]
+    assert load_metadata(tmp_path / "web", ["bowtie", "sock"])["quantization"] == "float16"
+
+
+@pytest.mark.slow
+def test_missing_model_or_card_is_reported(tmp_path: Path, tiny_run: Path) -> None:
+    with pytest.raises(ExportError, match=r"no Keras model at .*make train"):
+        export_model(tmp_path, tmp_path / "web", quantization=None, log=lambda message: None)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.keras").write_bytes((tiny_run / "model.keras").read_bytes())
+    with pytest.raises(ExportError, match="no model card"):
+        export_model(tmp_path / "run", tmp_path / "web", quantization=None, log=lambda message: None)
+
+
+@pytest.mark.slow
+def test_a_failed_export_leaves_the_previous_one_in_place(
+    tmp_path: Path, exported: Callable[[str | None], Path], tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "model"
+    replace_directory(_copy(exported("float16"), tmp_path / "first"), out)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def broken_parity(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise ExportError("parity broke halfway")
+
+    monkeypatch.setattr("export.parity.check_parity", broken_parity)
+    with pytest.raises(ExportError, match="parity broke halfway"):
+        export_model(tiny_run, out, quantization="uint8", data_dir=None, parity_count=10, log=lambda message: None)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]  # No staging folder left behind.
+
+
+def test_replace_directory_swaps_in_the_new_export(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "model.json").write_text("old")
+    (out / "group1-shard1of1.bin").write_text("old weights")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    (staged / "model.json").write_text("new")
+    replace_directory(staged, out)
+    assert [path.name for path in out.iterdir()] == ["model.json"]
+    assert (out / "model.json").read_text() == "new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+
+
+def test_replace_directory_refuses_a_folder_with_other_files(tmp_path: Path) -> None:
+    out = tmp_path / "static"
+    out.mkdir()
+    (out / "index.html").write_text("not ours")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    with pytest.raises(ExportError, match=r"refusing to replace .*index.html"):
+        replace_directory(staged, out)
+    assert (out / "index.html").read_text() == "not ours"
+
+
+def _copy(source: Path, target: Path) -> Path:
+    """Copy an export folder's files."""
+    target.mkdir()
+    for path in source.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+    return target

@@ -1,0 +1,63 @@
+"""The web model the repository ships: small, for the product's categories, and faithful to its Keras model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from export.convert import file_sha256, weights_bytes
+from export.inputs import parity_inputs
+from export.metadata import load_metadata
+from export.parity import check_parity
+from preprocessing.spec import SPEC_VERSION
+from training.categories import DEFAULT_CATEGORIES
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WEB_MODEL_DIR = REPO_ROOT / "webapp" / "static" / "model"
+KERAS_RUN_DIR = REPO_ROOT / "models" / "default"
+DATA_DIR = REPO_ROOT / os.environ.get("DATA_DIR", "data") / "dataset"
+MAX_WEIGHTS_BYTES = 150 * 1024
+PARITY_COUNT = 1000
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, Any]:
+    """The shipped metadata; skipped only while nothing has been exported yet."""
+    if not (WEB_MODEL_DIR / "metadata.json").is_file():
+        pytest.skip(f"no shipped web model in {WEB_MODEL_DIR} yet (run `make export`)")
+    return load_metadata(WEB_MODEL_DIR, DEFAULT_CATEGORIES)
+
+
+@pytest.fixture(scope="module")
+def keras_model(shipped: dict[str, Any]) -> Any:
+    """models/default/model.keras, which must exist once a web model is shipped."""
+    import keras
+
+    model_path = KERAS_RUN_DIR / "model.keras"
+    assert model_path.is_file(), f"{WEB_MODEL_DIR} is shipped but {model_path} is missing"
+    return keras.models.load_model(model_path, compile=False)
+
+
+def test_shipped_model_fits_the_web_app(shipped: dict[str, Any]) -> None:
+    assert shipped["categories"] == list(DEFAULT_CATEGORIES)
+    assert shipped["preprocessing"]["version"] == SPEC_VERSION
+    assert weights_bytes(WEB_MODEL_DIR) <= MAX_WEIGHTS_BYTES
+
+
+def test_shipped_model_is_an_export_of_the_default_keras_model(shipped: dict[str, Any], keras_model: Any) -> None:
+    assert shipped["keras_model_sha256"] == file_sha256(KERAS_RUN_DIR / "model.keras")
+    assert keras_model.output_shape == (None, len(DEFAULT_CATEGORIES))
+
+
+def test_shipped_model_predicts_what_keras_predicts(shipped: dict[str, Any], keras_model: Any) -> None:
+    images, source = parity_inputs(PARITY_COUNT, DATA_DIR)
+    report = check_parity(keras_model, WEB_MODEL_DIR, images, shipped["quantization"], runtimes=("node", "chromium"))
+    assert report["passed"], f"on {source}: {report}"
+    for measured in report["runtimes"].values():
+        assert measured["count"] >= PARITY_COUNT
+        assert measured["top1_agreement"] == 1.0
