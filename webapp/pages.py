@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
 
 bp = Blueprint("pages", __name__)
 
@@ -39,3 +39,14 @@ def contribute() -> str:
         stats_url="/api/drawings/stats",
         **_page_urls(),
     )
+
+
+@bp.get("/static/model/<path:filename>")
+def model_file(filename: str) -> Response:
+    """The exported web model, from WEB_MODEL_DIR: the folder whose metadata the app checked at start-up.
+
+    This rule is more specific than Flask's ``/static/<path:filename>``, so it wins for the
+    model's URLs; browsers therefore load the very model the server validated and mirrors.
+    """
+    return send_from_directory(current_app.config["WEB_MODEL_DIR"], filename)
+

@@ -1,24 +1,15 @@
-"""Fixtures for the preprocessing tests: helper modules, the Quick Draw mirror, Chromium."""
+"""Fixtures for the preprocessing tests: helper modules and the Quick Draw mirror."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def load_module(path: Path) -> ModuleType:
@@ -48,13 +39,3 @@ def quickdraw_source(agreement: ModuleType) -> Path:
     if not (source / "numpy_bitmap" / "bowtie.npy").is_file():
         pytest.skip(f"no Quick Draw mirror at {source} (set QUICKDRAW_SOURCE to a folder)")
     return source
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's Chromium: Playwright cannot download its own browsers here."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium"),
-        "args": CHROMIUM_ARGS,
-    }

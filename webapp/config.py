@@ -1,0 +1,57 @@
+"""The web app's configuration defaults, every knob on one screen.
+
+``create_app`` layers these defaults under ``instance/config.py`` and ``FLASK_<KEY>``
+environment variables (values parsed as JSON, so ``FLASK_RATE_LIMIT=0`` is an int).
+``docs/limits.md`` lists every limit with its status code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from training.categories import DEFAULT_CATEGORIES
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+# Request and drawing limits: generous for a person drawing, small for an attacker.
+MAX_CONTENT_LENGTH = 1024 * 1024  # Bytes per request body; a long drawing is about 100 kB of JSON.
+MAX_STROKES = 200  # Strokes per drawing; Quick Draw drawings rarely exceed 30.
+MAX_POINTS = 20_000  # Points per drawing, all strokes together.
+MAX_COORDINATE = 1e6  # Largest |x| or |y|; canvases are a few thousand pixels wide.
+MAX_IMAGE_PIXELS = 4_000_000  # Width x height of an uploaded image, checked before decoding.
+MAX_IMAGE_SIDE = 4096  # Longest side of an uploaded image, in pixels.
+ALLOWED_IMAGE_TYPES = ["PNG", "JPEG", "WEBP"]  # Pillow format names (canvas exports); others get 415.
+RATE_LIMIT = 30  # Contributions per client IP per RATE_LIMIT_WINDOW seconds; 0 turns the limit off.
+RATE_LIMIT_WINDOW = 60  # Seconds of the sliding window.
+TRUSTED_PROXIES = 0  # Reverse proxies in front of the app whose X-Forwarded-For is trusted.
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # How long a request waits for another writer before failing.
+SWEEP_MIN_AGE_SECONDS = 3600  # Unfinished temporary drawing files younger than this are left alone.
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """The default configuration; paths to the store live in the per-deployment instance folder."""
+    instance = Path(instance_path)
+    return {
+        "DATABASE": str(instance / "doodles.sqlite3"),
+        "DRAWINGS_DIR": str(instance / "drawings"),
+        "WEB_MODEL_DIR": str(PACKAGE_DIR / "static" / "model"),
+        "KERAS_MODEL": str(REPO_DIR / "models" / "default" / "model.keras"),
+        # The exported model must classify exactly these, in this order.
+        "CATEGORIES": list(DEFAULT_CATEGORIES),
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        # Flask's form parser has its own, smaller limit; a data URL in a form field may use the whole body.
+        "MAX_FORM_MEMORY_SIZE": MAX_CONTENT_LENGTH,
+        "MAX_STROKES": MAX_STROKES,
+        "MAX_POINTS": MAX_POINTS,
+        "MAX_COORDINATE": MAX_COORDINATE,
+        "MAX_IMAGE_PIXELS": MAX_IMAGE_PIXELS,
+        "MAX_IMAGE_SIDE": MAX_IMAGE_SIDE,
+        "ALLOWED_IMAGE_TYPES": list(ALLOWED_IMAGE_TYPES),
+        "RATE_LIMIT": RATE_LIMIT,
+        "RATE_LIMIT_WINDOW": RATE_LIMIT_WINDOW,
+        "TRUSTED_PROXIES": TRUSTED_PROXIES,
+        "SQLITE_BUSY_TIMEOUT_MS": SQLITE_BUSY_TIMEOUT_MS,
+        "SWEEP_MIN_AGE_SECONDS": SWEEP_MIN_AGE_SECONDS,
+    }
