@@ -1,0 +1,87 @@
+"""The built dataset on disk: its layout, default folders, and the two readers training uses.
+
+A dataset folder (``python -m training build``) holds ``dataset.json`` and, per split,
+``<split>_x.npy`` (uint8 ``(N, 28, 28)``, white ink on black) and ``<split>_y.npy`` (int64
+``(N,)``, an index into ``categories``). Rows are shuffled across classes, so any prefix of a
+split is a fair sample of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from preprocessing import spec
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+SPLIT_FRACTIONS: dict[str, float] = {"train": 0.7, "val": 0.1, "test": 0.2}
+DEFAULT_SEED = 1337
+INFO_FILE = "dataset.json"
+IMAGE_SHAPE = (spec.IMAGE_SIZE, spec.IMAGE_SIZE)
+
+
+class MissingDatasetError(FileNotFoundError):
+    """The dataset (or one of its files) is not there; the message says how to build it."""
+
+
+def data_dir() -> Path:
+    """The data folder: ``$DATA_DIR``, else ``data``."""
+    return Path(os.environ.get("DATA_DIR", "data"))
+
+
+def default_raw_dir() -> Path:
+    """Where ``download`` caches Quick Draw files: ``$DATA_DIR/raw``."""
+    return data_dir() / "raw"
+
+
+def default_dataset_dir() -> Path:
+    """Where ``build`` writes the dataset: ``$DATA_DIR/dataset``."""
+    return data_dir() / "dataset"
+
+
+def split_paths(dataset_dir: Path, split: str) -> tuple[Path, Path]:
+    """The images file and the labels file of one split."""
+    dataset_dir = Path(dataset_dir)
+    return dataset_dir / f"{split}_x.npy", dataset_dir / f"{split}_y.npy"
+
+
+def _missing(dataset_dir: Path, what: str) -> MissingDatasetError:
+    """The one message for every missing piece: how to build the dataset."""
+    return MissingDatasetError(
+        f"no dataset at {dataset_dir} ({what} is missing): run `make data` first "
+        f"(or `python -m training build --out {dataset_dir}`)"
+    )
+
+
+def load_info(dataset_dir: Path) -> dict[str, Any]:
+    """Return ``dataset.json``: categories, seed, split fractions, counts, sources, preprocessing version."""
+    path = Path(dataset_dir) / INFO_FILE
+    if not path.is_file():
+        raise _missing(Path(dataset_dir), INFO_FILE)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}): rebuild with `make data`") from error
+
+
+def load_split(dataset_dir: Path, split: str, mmap: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Return one split's images (uint8 (N, 28, 28)) and labels (int64 (N,)), memory-mapped by default."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    images_path, labels_path = split_paths(dataset_dir, split)
+    for path in (images_path, labels_path):
+        if not path.is_file():
+            raise _missing(Path(dataset_dir), path.name)
+    mode = "r" if mmap else None
+    images = np.load(images_path, mmap_mode=mode)
+    labels = np.load(labels_path, mmap_mode=mode)
+    if images.dtype != np.uint8 or images.shape[1:] != IMAGE_SHAPE or labels.shape != images.shape[:1]:
+        raise ValueError(
+            f"{images_path.name} {images.dtype}{images.shape} and {labels_path.name} "
+            f"{labels.dtype}{labels.shape} are not a split of this format: rebuild with `make data`"
+        )
+    return images, labels
