@@ -45,17 +45,22 @@ def wait_until_up(url: str, timeout: float = 120.0) -> None:
 @contextlib.contextmanager
 def running(command: list[str], health_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
     """Run a server process for the duration of the block, and always stop it."""
-    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until_up(health_url)
-        yield
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})},
+                                   stdout=subprocess.DEVNULL, stderr=log)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            try:
+                wait_until_up(health_url)
+            except RuntimeError as error:
+                log.seek(0)
+                raise RuntimeError(f"{error}; its log ends:\n{log.read()[-2000:]}") from None
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def bench_product_server(requests_per_client: int = 200) -> dict:
