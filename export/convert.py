@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from export import inputs, metadata, parity
-from export.dedupe import deduplicate_weights
 from export.quantization import CONVERTER_DTYPE_MAPS, QUANTIZATIONS, apply_to_model, check_quantization
 from preprocessing import spec
 
@@ -119,11 +118,8 @@ def file_sha256(path: Path) -> str:
 # ---------------------------------------------------------------------------------------
 # Conversion and measurement.
 
-def convert(saved_model_dir: Path, out_dir: Path, quantization: str | None) -> int:
-    """Convert a SavedModel to a TF.js graph model in ``out_dir``, quantizing every float32 weight.
-
-    Returns the bytes saved by storing repeated weights once (see ``export.dedupe``).
-    """
+def convert(saved_model_dir: Path, out_dir: Path, quantization: str | None) -> None:
+    """Convert a SavedModel to a TF.js graph model in ``out_dir``, quantizing every float32 weight."""
     from tensorflowjs.converters import tf_saved_model_conversion_v2
 
     tf_saved_model_conversion_v2.convert_tf_saved_model(
@@ -131,7 +127,6 @@ def convert(saved_model_dir: Path, out_dir: Path, quantization: str | None) -> i
         str(out_dir),
         quantization_dtype_map=CONVERTER_DTYPE_MAPS[quantization],
     )
-    return deduplicate_weights(out_dir)
 
 
 def weight_files(web_dir: Path) -> list[Path]:
@@ -327,16 +322,14 @@ def _measure_options(
     baseline = None
     for option in QUANTIZATIONS:
         web_dir = staging / f"web-{quantization_label(option)}"
-        saved = convert(saved_model, web_dir, option)
+        convert(saved_model, web_dir, option)
         candidates[option] = web_dir
         measured: dict[str, Any] = {"quantization": option, "weights_bytes": weights_bytes(web_dir),
-                                    "duplicate_bytes_removed": saved,
                                     "accuracy": None, "macro_accuracy": None, "macro_accuracy_drop_pp": None}
         if test_split is not None:
             measured.update(score(apply_to_model(model, option), *test_split, categories))
             baseline = measured["macro_accuracy"] if option is None else baseline
             measured["macro_accuracy_drop_pp"] = round(100 * (baseline - measured["macro_accuracy"]), 4)
-        log(f"converted with quantization {quantization_label(option)}: {measured['weights_bytes']} bytes of weights"
-            + (f" ({saved} bytes of repeated weights stored once)" if saved else ""))
+        log(f"converted with quantization {quantization_label(option)}: {measured['weights_bytes']} bytes of weights")
         options.append(measured)
     return options, candidates
