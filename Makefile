@@ -43,6 +43,8 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 	cp $(TFJS)/tf.es2017.min.js $(TFJS_WASM)/tf-backend-wasm.es2017.min.js $(VENDOR)/
 	cp $(TFJS_WASM)/tfjs-backend-wasm.wasm $(TFJS_WASM)/tfjs-backend-wasm-simd.wasm \
 	   $(TFJS_WASM)/tfjs-backend-wasm-threaded-simd.wasm $(VENDOR)/
+	# Compressed once here so the server sends gzip without spending CPU per request.
+	gzip -9 -k -f $(VENDOR)/*.js $(VENDOR)/*.wasm
 	touch $@
 
 # Browser tests drive Debian's Chromium: Playwright cannot download browsers here.

@@ -58,11 +58,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     Path(app.config["DRAWINGS_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from webapp import api, cli, db, pages, security
+    from webapp import api, cli, compression, db, pages, security
 
     db.init_app(app)
     security.init_app(app)
     cli.init_app(app)
     api.init_app(app)
     app.register_blueprint(pages.bp)
+    compression.init_app(app)
     return app
