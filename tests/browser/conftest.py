@@ -1,42 +1,76 @@
-"""Browser tests: a live server in a thread, Debian's Chromium, and Quick Draw strokes to replay.
+"""Browser tests: a live server in a thread, and Quick Draw strokes to replay on its pages.
 
-pytest-playwright provides ``page``, ``context`` and ``browser``; this file points them at
-Chromium and at a werkzeug server running the real app on a free port, with a temporary
-database and drawings folder.
+pytest-playwright provides ``page``, ``context`` and ``browser`` (tests/conftest.py points
+them at Debian's Chromium); this file points them at a werkzeug server running the real app
+on a free port, with a temporary database and drawings folder. Every Quick Draw drawing is
+replayed once per session (``replayed_drawings``) and several tests check the results.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.async_api import BrowserContext as AsyncBrowserContext
+from playwright.async_api import Page as AsyncPage
+from playwright.async_api import async_playwright
+from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from webapp import create_app
+from webapp import config, create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_MODEL_DIR = REPO_ROOT / "webapp" / "static" / "model"
-CHROMIUM = os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 # Keep replayed drawings off the canvas edge, as a person would.
 CANVAS_MARGIN_FRACTION = 0.08
 QUICKDRAW_SIDE = 255.0
 # The model loads in about a second; generous for a busy two-core machine.
 MODEL_READY_TIMEOUT_MS = 30_000
+GUESS_TIMEOUT_MS = 10_000
+POINTER_KINDS = ("mouse", "touch", "pen")
+
+# Resolves to the guess on screen once it is the guess for the drawing as it is now (the
+# canvas and the prediction carry the same revision), or to false until then.
+_CURRENT_GUESS = """
+() => {
+  const canvas = document.querySelector('[data-testid=canvas]');
+  const prediction = document.querySelector('[data-testid=prediction]');
+  if (!prediction.dataset.revision || prediction.dataset.revision !== canvas.dataset.revision) return false;
+  return {
+    label: prediction.dataset.label,
+    probability: Number(prediction.dataset.probability),
+    state: prediction.dataset.state,
+    revision: Number(prediction.dataset.revision),
+  };
+}
+"""
+# The same, plus every bar and the strokes the canvas recorded, for the replay.
+_CURRENT_GUESS_IN_FULL = """
+() => {
+  const canvas = document.querySelector('[data-testid=canvas]');
+  const prediction = document.querySelector('[data-testid=prediction]');
+  if (!prediction.dataset.revision || prediction.dataset.revision !== canvas.dataset.revision) return false;
+  const rows = document.querySelectorAll('[data-testid=probabilities] [data-label]');
+  return {
+    label: prediction.dataset.label,
+    probability: Number(prediction.dataset.probability),
+    revision: Number(prediction.dataset.revision),
+    bars: Object.fromEntries([...rows].map((row) => [row.dataset.label, Number(row.dataset.probability)])),
+    strokes: window.__doodles.getStrokes(),
+  };
+}
+"""
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -66,6 +100,15 @@ class LiveServer:
         self._thread.join()
 
 
+def keras_model_path() -> str:
+    """The Keras model behind the web model: ``$FLASK_KERAS_MODEL`` when set, else the app's default.
+
+    The app reads FLASK_* variables only without a test_config, so the tests pass this one on
+    themselves: it lets them run against a model trained outside models/default.
+    """
+    return os.environ.get("FLASK_KERAS_MODEL") or config.defaults(str(REPO_ROOT / "instance"))["KERAS_MODEL"]
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real app with a throwaway database and drawings folder, served for the whole session."""
@@ -76,6 +119,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "SECRET_KEY": "browser-tests",
             "DATABASE": str(store / "doodles.sqlite"),
             "DRAWINGS_DIR": str(store / "drawings"),
+            "KERAS_MODEL": keras_model_path(),
         }
     )
     server = LiveServer(app)
@@ -88,12 +132,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def base_url(live_server: LiveServer) -> str:
     """Every ``page.goto("/...")`` goes to the live server."""
     return live_server.url
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Drive Debian's Chromium: Playwright cannot download its own browsers here."""
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")
@@ -140,36 +178,64 @@ def quickdraw_drawings() -> Callable[[str], list[list]]:
     return load
 
 
-class Pen:
-    """Draws Quick Draw strokes (coordinates 0-255) on a page's canvas with a mouse or a finger.
+def screen_point(canvas_box: dict[str, float], x: float, y: float) -> tuple[float, float]:
+    """Where a Quick Draw coordinate (0-255) lands on screen, inside a margin of the canvas."""
+    margin = canvas_box["width"] * CANVAS_MARGIN_FRACTION
+    scale = (canvas_box["width"] - 2 * margin) / QUICKDRAW_SIDE
+    return canvas_box["x"] + margin + x * scale, canvas_box["y"] + margin + y * scale
 
-    A finger is a real touch sequence sent through the Chrome DevTools Protocol, since
-    Playwright's own touch API only taps.
+
+class Pen:
+    """Draws Quick Draw strokes (coordinates 0-255) on a page's canvas with a mouse, a finger or a pen.
+
+    The mouse goes through Playwright. A finger and a stylus go through the Chrome DevTools
+    Protocol, since Playwright's own touch API only taps and it has no stylus at all: they
+    reach the page as pointer events with pointerType "touch" and "pen".
     """
 
-    def __init__(self, page: Page, touch: bool = False) -> None:
+    def __init__(self, page: Page, kind: str = "mouse") -> None:
+        if kind not in POINTER_KINDS:
+            raise ValueError(f"unknown pointer kind {kind!r}; choose one of {POINTER_KINDS}")
         self.page = page
-        self.box = page.get_by_test_id("canvas").bounding_box()
-        self.touch = page.context.new_cdp_session(page) if touch else None
+        self.kind = kind
+        self.canvas = page.get_by_test_id("canvas")
+        self.box = self.canvas.bounding_box()
+        self.cdp = page.context.new_cdp_session(page) if kind != "mouse" else None
         self.position = (0.0, 0.0)
 
     def point(self, x: float, y: float) -> tuple[float, float]:
-        """Where a Quick Draw coordinate lands on screen, inside a margin of the canvas."""
-        margin = self.box["width"] * CANVAS_MARGIN_FRACTION
-        scale = (self.box["width"] - 2 * margin) / QUICKDRAW_SIDE
-        return self.box["x"] + margin + x * scale, self.box["y"] + margin + y * scale
+        """Where a Quick Draw coordinate lands on screen."""
+        return screen_point(self.box, x, y)
 
-    def _touch(self, kind: str, points: list[tuple[float, float]]) -> None:
-        self.touch.send(
-            "Input.dispatchTouchEvent",
-            {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]},
-        )
+    def _send(self, action: str, position: tuple[float, float] | None = None) -> None:
+        """One pointer event through the DevTools Protocol: action is 'down', 'move' or 'up'."""
+        x, y = position or self.position
+        if self.kind == "touch":
+            kind = {"down": "touchStart", "move": "touchMove", "up": "touchEnd"}[action]
+            points = [] if action == "up" else [{"x": x, "y": y}]
+            self.cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+        else:
+            kind = {"down": "mousePressed", "move": "mouseMoved", "up": "mouseReleased"}[action]
+            self.cdp.send(
+                "Input.dispatchMouseEvent",
+                {
+                    "type": kind,
+                    "x": x,
+                    "y": y,
+                    "button": "left",
+                    "buttons": 0 if action == "up" else 1,
+                    "clickCount": 1,
+                    "pointerType": "pen",
+                },
+            )
 
     def press(self, x: float, y: float) -> None:
-        """Put the pen down at a point."""
+        """Put the pen down at a point (of a canvas scrolled into view: clicks elsewhere may scroll)."""
+        self.canvas.scroll_into_view_if_needed()
+        self.box = self.canvas.bounding_box()
         self.position = self.point(x, y)
-        if self.touch:
-            self._touch("touchStart", [self.position])
+        if self.cdp:
+            self._send("down")
         else:
             self.page.mouse.move(*self.position)
             self.page.mouse.down()
@@ -178,13 +244,13 @@ class Pen:
         """Move the pen through points; ``steps`` pointer moves per segment, like a real hand."""
         for x, y in zip(xs, ys):
             target = self.point(x, y)
-            if self.touch:
+            if self.cdp:
                 start = self.position
                 for step in range(1, steps + 1):
                     fraction = step / steps
-                    self._touch(
-                        "touchMove",
-                        [(start[0] + (target[0] - start[0]) * fraction, start[1] + (target[1] - start[1]) * fraction)],
+                    self._send(
+                        "move",
+                        (start[0] + (target[0] - start[0]) * fraction, start[1] + (target[1] - start[1]) * fraction),
                     )
             else:
                 self.page.mouse.move(*target, steps=steps)
@@ -192,8 +258,8 @@ class Pen:
 
     def lift(self) -> None:
         """Lift the pen, ending the stroke."""
-        if self.touch:
-            self._touch("touchEnd", [])
+        if self.cdp:
+            self._send("up")
         else:
             self.page.mouse.up()
 
@@ -207,65 +273,220 @@ class Pen:
 
 
 @pytest.fixture
+def new_pen() -> Callable[..., Pen]:
+    """Return Pen: ``new_pen(page, kind)`` draws on a page whose model need not be ready."""
+    return Pen
+
+
+def open_and_wait(page: Page, path: str, kind: str = "mouse") -> Pen:
+    """Open a path, wait until its model is ready, and return a pen for its canvas."""
+    page.goto(path)
+    expect(page.get_by_test_id("model-status")).to_have_attribute(
+        "data-state", "ready", timeout=MODEL_READY_TIMEOUT_MS
+    )
+    return Pen(page, kind=kind)
+
+
+@pytest.fixture
 def open_page(web_model: dict[str, Any]) -> Callable[..., Pen]:
-    """Return a function that opens a path, waits until its model is ready, and returns a pen."""
-
-    def open_and_wait(page: Page, path: str, touch: bool = False) -> Pen:
-        page.goto(path)
-        expect(page.get_by_test_id("model-status")).to_have_attribute(
-            "data-state", "ready", timeout=MODEL_READY_TIMEOUT_MS
-        )
-        return Pen(page, touch=touch)
-
+    """Return open_and_wait: open a path, wait for its model, get a pen (mouse, touch or pen)."""
     return open_and_wait
+
+
+def read_guess(page: Page) -> dict[str, Any]:
+    """Wait for the guess of the drawing as it is now and return {label, probability, state, revision}."""
+    return page.wait_for_function(_CURRENT_GUESS, polling="raf", timeout=GUESS_TIMEOUT_MS).json_value()
 
 
 @pytest.fixture
 def final_guess() -> Callable[[Page], dict[str, Any]]:
-    """Return a function that waits for the guess of the drawing as it is now and reads it."""
+    """Return read_guess: the guess on screen once it belongs to the current drawing."""
+    return read_guess
 
-    def read(page: Page) -> dict[str, Any]:
-        revision = page.get_by_test_id("canvas").get_attribute("data-revision")
-        prediction = page.get_by_test_id("prediction")
-        expect(prediction).to_have_attribute("data-revision", revision)
-        return {
-            "label": prediction.get_attribute("data-label"),
-            "probability": float(prediction.get_attribute("data-probability")),
-        }
 
-    return read
+def read_probability_bars(page: Page) -> dict[str, float]:
+    """Every category's probability as the bars show it, in the order they are shown."""
+    rows = page.get_by_test_id("probabilities").locator("[data-label]")
+    pairs = rows.evaluate_all("rows => rows.map(row => [row.dataset.label, Number(row.dataset.probability)])")
+    return dict(pairs)
 
 
 @pytest.fixture
 def read_bars() -> Callable[[Page], dict[str, float]]:
-    """Return a function that reads every category's probability as the bars show it."""
-
-    def read(page: Page) -> dict[str, float]:
-        rows = page.get_by_test_id("probabilities").locator("[data-label]")
-        pairs = rows.evaluate_all("rows => rows.map(row => [row.dataset.label, Number(row.dataset.probability)])")
-        return dict(pairs)
-
-    return read
+    """Return read_probability_bars."""
+    return read_probability_bars
 
 
-@pytest.fixture
-def outside_requests(page: Page) -> list[str]:
-    """Every request the page makes to anywhere but the local server (should stay empty)."""
-    leaked: list[str] = []
+class PageWatch:
+    """What a page did that users must never see: requests off this machine, and errors.
 
-    def record(request: Any) -> None:
+    Console errors include Content-Security-Policy violations, which Chromium reports there.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.outside_requests: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", self._record_request)
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+
+    def _record_request(self, request: Any) -> None:
         parts = urlsplit(request.url)
         if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != "127.0.0.1":
-            leaked.append(request.url)
+            self.outside_requests.append(request.url)
 
-    page.on("request", record)
-    return leaked
+    def assert_clean(self) -> None:
+        """Fail if the page reached beyond 127.0.0.1 or logged an error."""
+        assert self.outside_requests == [], f"requests left 127.0.0.1: {self.outside_requests}"
+        assert self.errors == [], f"console errors: {self.errors}"
 
 
 @pytest.fixture
-def page_errors(page: Page) -> list[str]:
-    """Uncaught exceptions and console errors (CSP violations show up here too)."""
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    return errors
+def phone_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
+    """A page on a phone-sized touch screen with a dense display, in a context of its own."""
+    context = browser.new_context(**{**browser_context_args, **PHONE})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def watch() -> Callable[[Page], PageWatch]:
+    """Return PageWatch: ``watch(page)`` starts recording a page; ``assert_clean()`` checks it."""
+    return PageWatch
+
+
+@pytest.fixture
+def page_watch(page: Page) -> PageWatch:
+    """A PageWatch on the test's page; call ``assert_clean()`` at the end of the test."""
+    return PageWatch(page)
+
+
+# ---- Replaying every Quick Draw drawing on the draw page ----
+#
+# Moving a mouse through Playwright's sync API waits for Chromium to handle each move, and
+# Chromium handles moves once per frame: about 20 ms a point, two minutes for the 150
+# drawings on this machine. A stroke's moves are sent together instead, as a very fast hand
+# makes them: Chromium coalesces them into fewer pointermove events that still carry every
+# point (canvas.js reads getCoalescedEvents(); the tests check that no point is lost).
+# The six categories replay side by side, each on a page of its own. Playwright's async API
+# does both; it runs in a thread of its own because the sync API already drives an event
+# loop in this one. test_draw_page.py draws at a hand's pace where the pace matters.
+
+
+@dataclass
+class ReplayedDrawing:
+    """One Quick Draw drawing replayed on the draw page, and what the page showed for it."""
+
+    category: str
+    index: int
+    strokes: list  # As Quick Draw stores them, in 0-255 coordinates.
+    live_guess: dict[str, Any]  # On screen while the pen was still down in the last stroke.
+    guess: dict[str, Any]  # On screen once the pen lifted: label, probability, revision, bars, strokes.
+    quickdraw_probabilities: dict[str, float]  # The page's predict() on Quick Draw's own coordinates.
+
+
+@dataclass(repr=False)
+class ReplayedCategory:
+    """The drawings of one category, replayed on one page, with what the page did besides."""
+
+    drawings: list[ReplayedDrawing] = field(default_factory=list)
+    tensors_after_first: int = -1
+    tensors_after_last: int = -1
+    outside_requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        """A one-line summary: failing tests print fixture values, and 25 drawings are a lot."""
+        guesses = [drawing.guess["label"] for drawing in self.drawings]
+        return f"<{len(self.drawings)} replayed drawings guessed as {sorted(set(guesses))}>"
+
+
+async def _wait_for_guess(page: AsyncPage) -> dict[str, Any]:
+    """The guess once it belongs to the drawing as it is now, with its bars and strokes."""
+    handle = await page.wait_for_function(_CURRENT_GUESS_IN_FULL, polling="raf", timeout=GUESS_TIMEOUT_MS)
+    return await handle.json_value()
+
+
+async def _replay_category(
+    context: AsyncBrowserContext, base_url: str, category: str, drawings: list[list]
+) -> ReplayedCategory:
+    """Draw each drawing with the mouse on a fresh canvas and record the guesses."""
+    page = await context.new_page()
+    watch = PageWatch(page)
+    await page.goto(f"{base_url}/")
+    await page.wait_for_selector(
+        '[data-testid=model-status][data-state="ready"]', timeout=MODEL_READY_TIMEOUT_MS
+    )
+    box = await page.get_by_test_id("canvas").bounding_box()
+    mouse = await context.new_cdp_session(page)
+
+    async def mouse_event(kind: str, point: tuple[float, float], buttons: int) -> None:
+        """One mouse event through the DevTools Protocol: a press needs no hover move before it."""
+        event = {"type": kind, "x": point[0], "y": point[1], "button": "left", "buttons": buttons, "clickCount": 1}
+        await mouse.send("Input.dispatchMouseEvent", event)
+
+    replayed = ReplayedCategory(outside_requests=watch.outside_requests, errors=watch.errors)
+    for index, strokes in enumerate(drawings):
+        # The Clear button itself is tested elsewhere; a click from script costs no frame.
+        await page.evaluate("document.querySelector('[data-testid=clear]').click()")
+        live_guess: dict[str, Any] = {}
+        for number, (xs, ys) in enumerate(stroke[:2] for stroke in strokes):
+            points = [screen_point(box, x, y) for x, y in zip(xs, ys)]
+            await mouse_event("mousePressed", points[0], 1)
+            # A stroke's moves go at once; a press or release must wait for them, or it
+            # would overtake the moves Chromium holds back for the next frame.
+            await asyncio.gather(*(mouse_event("mouseMoved", point, 1) for point in points[1:]))
+            if number == len(strokes) - 1:
+                # The pen is still down in the last stroke: this guess was made while drawing.
+                live_guess = await _wait_for_guess(page)
+            await mouse_event("mouseReleased", points[-1], 0)
+        guess = await _wait_for_guess(page)
+        ranked = await page.evaluate("strokes => window.__doodles.predictStrokes(strokes)", strokes)
+        replayed.drawings.append(
+            ReplayedDrawing(
+                category=category,
+                index=index,
+                strokes=strokes,
+                live_guess=live_guess,
+                guess=guess,
+                quickdraw_probabilities={item["label"]: item["probability"] for item in ranked},
+            )
+        )
+        if index == 0:
+            replayed.tensors_after_first = await page.evaluate("tf.memory().numTensors")
+    replayed.tensors_after_last = await page.evaluate("tf.memory().numTensors")
+    await page.close()
+    return replayed
+
+
+async def _replay_all(
+    launch_args: dict[str, Any], context_args: dict[str, Any], drawings: dict[str, list[list]]
+) -> dict[str, ReplayedCategory]:
+    """Replay every category's drawings at once, one page per category."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**launch_args)
+        try:
+            context = await browser.new_context(**context_args)
+            base_url = context_args["base_url"]
+            results = await asyncio.gather(
+                *(_replay_category(context, base_url, category, items) for category, items in drawings.items())
+            )
+        finally:
+            await browser.close()
+    return dict(zip(drawings, results))
+
+
+@pytest.fixture(scope="session")
+def replayed_drawings(
+    browser_type_launch_args: dict[str, Any],
+    browser_context_args: dict[str, Any],
+    web_model: dict[str, Any],
+    quickdraw_drawings: Callable[[str], list[list]],
+) -> dict[str, ReplayedCategory]:
+    """Every category's Quick Draw drawings replayed on the draw page: {category: ReplayedCategory}."""
+    drawings = {category: quickdraw_drawings(category) for category in web_model["categories"]}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        future = executor.submit(asyncio.run, _replay_all(browser_type_launch_args, browser_context_args, drawings))
+        return future.result()

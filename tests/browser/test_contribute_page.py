@@ -3,8 +3,10 @@ person is told what was stored, and empty or unlabelled drawings are refused."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,16 +14,21 @@ from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
 
 def stored_count(page, label: str) -> int:
     """How many drawings of ``label`` the server says it stores."""
     response = page.request.get("/api/drawings/stats")
     assert response.ok, response.text()
-    return response.json()["by_label"].get(label, 0)
+    stats = response.json()
+    assert set(stats) == {"total", "by_label"}
+    assert stats["total"] == sum(stats["by_label"].values())
+    return stats["by_label"][label]
 
 
 def test_contribute_stores_a_labelled_drawing(
-    page, open_page, final_guess, quickdraw_drawings, web_model, live_server, outside_requests, page_errors
+    page, open_page, final_guess, quickdraw_drawings, web_model, live_server, page_watch
 ):
     """Choose, draw, send: the drawing is stored with its label, and the page says so."""
     label = web_model["categories"][-1]
@@ -31,13 +38,15 @@ def test_contribute_stores_a_labelled_drawing(
     expect(counter).to_have_attribute("data-count", str(before))
 
     page.get_by_label("What will you draw?").select_option(label)
-    pen.draw(quickdraw_drawings(label)[1])
+    strokes = quickdraw_drawings(label)[1]
+    pen.draw(strokes)
     final_guess(page)  # The live guess works here too.
     sent_strokes = page.evaluate("window.__doodles.getStrokes()")
     page.get_by_role("button", name="Send drawing").click()
 
     status = page.get_by_test_id("status")
     expect(status).to_have_text(re.compile(rf"^Saved your {re.escape(label)} drawing #\d+ — thank you"))
+    expect(status).to_have_attribute("data-state", "success")
     drawing_id = int(re.search(r"#(\d+)", status.text_content()).group(1))
     # Ready for the next drawing: the canvas is cleared and the counts are fresh.
     expect(page.get_by_test_id("prediction")).to_have_attribute("data-state", "empty")
@@ -45,20 +54,27 @@ def test_contribute_stores_a_labelled_drawing(
     expect(counter).to_have_attribute("data-count", str(before + 1))
     assert stored_count(page, label) == before + 1
 
-    database = live_server.app.config["DATABASE"]
-    with sqlite3.connect(database) as connection:
-        row = connection.execute("SELECT label FROM drawing WHERE id = ?", (drawing_id,)).fetchone()
-    assert row == (label,)
+    # The row and both files exist, and the stored strokes are the ones drawn on the canvas.
+    with closing(sqlite3.connect(live_server.app.config["DATABASE"])) as connection:
+        row = connection.execute(
+            "SELECT label, n_strokes, strokes_path, bitmap_path FROM drawing WHERE id = ?", (drawing_id,)
+        ).fetchone()
+    assert row is not None, f"no database row for drawing {drawing_id}"
+    stored_label, stored_stroke_count, strokes_path, bitmap_path = row
+    assert (stored_label, stored_stroke_count) == (label, len(strokes))
     drawings_dir = Path(live_server.app.config["DRAWINGS_DIR"])
-    files = [path for path in drawings_dir.rglob("*") if path.is_file() and str(drawing_id) in path.stem]
-    assert files, f"no file for drawing {drawing_id} in {drawings_dir}"
-    assert sent_strokes  # What was sent was the drawing on the canvas, not an empty list.
-    assert outside_requests == []
-    assert page_errors == []
+    record = json.loads((drawings_dir / strokes_path).read_text())
+    assert record["word"] == label
+    assert len(record["drawing"]) == len(sent_strokes) == len(strokes)
+    assert (drawings_dir / bitmap_path).read_bytes().startswith(PNG_SIGNATURE)
+    page_watch.assert_clean()
 
 
 def test_contribute_refuses_unlabelled_and_empty_drawings(page, open_page, quickdraw_drawings, web_model):
-    """No label or no strokes: the page explains and sends nothing; the server refuses too."""
+    """No label or no strokes: the page explains and sends nothing; the server refuses too.
+
+    A drawing the server refuses keeps its strokes on the canvas, with the server's reason.
+    """
     label = web_model["categories"][0]
     pen = open_page(page, "/contribute")
     posts = []
@@ -80,3 +96,17 @@ def test_contribute_refuses_unlabelled_and_empty_drawings(page, open_page, quick
     response = page.request.post("/api/drawings", data={"label": label, "strokes": []})
     assert response.status == 400
     assert response.json()["error"]
+
+    # The server says no (here: too many contributions): the page shows why and keeps the drawing.
+    refusal = "too many contributions from this address; try again later"
+    page.route(
+        "**/api/drawings",
+        lambda route: route.fulfill(status=429, json={"error": refusal}, headers={"Retry-After": "60"}),
+    )
+    strokes = quickdraw_drawings(label)[0]
+    pen.draw(strokes)
+    send.click()
+    expect(status).to_have_text(f"Not saved: {refusal}")
+    expect(status).to_have_attribute("data-state", "error")
+    assert page.evaluate("window.__doodles.getStrokes().length") == len(strokes)
+    expect(send).to_be_enabled()

@@ -1,5 +1,5 @@
-"""The draw & recognise page: live guesses while drawing, undo and clear, and recognition
-of real Quick Draw drawings replayed as mouse strokes (issue 5's acceptance test)."""
+"""The draw & recognise page: live guesses while drawing, undo and clear, every kind of
+pointer, backends, and recognition of real Quick Draw drawings replayed as mouse strokes."""
 
 from __future__ import annotations
 
@@ -8,18 +8,33 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from training.categories import DEFAULT_CATEGORIES
+
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-# Issue 5: at least 90% of the 25 drawings of each category get the right top guess.
+# The issue's acceptance bar: at least 90% of the 25 drawings of each category get the right top guess.
 REQUIRED_ACCURACY = 0.9
 
 
+def distinct_point_counts(strokes: list) -> list[int]:
+    """Points per stroke, not counting a point that repeats the one before (no pointer move)."""
+    counts = []
+    for xs, ys in (stroke[:2] for stroke in strokes):
+        points = list(zip(xs, ys))
+        counts.append(1 + sum(point != previous for previous, point in zip(points, points[1:])))
+    return counts
+
+
 def test_guess_appears_and_updates_while_the_pen_is_down(
-    page, open_page, final_guess, read_bars, quickdraw_drawings, web_model, outside_requests, page_errors
+    page, open_page, final_guess, read_bars, quickdraw_drawings, web_model, page_watch
 ):
     """The guess shows up mid-stroke, keeps changing before the pen lifts, and the bars match it."""
     categories = web_model["categories"]
     pen = open_page(page, "/")
+    status = page.get_by_test_id("model-status")
+    # WebAssembly is the default backend: the fastest for a small CNN without a GPU.
+    expect(status).to_have_attribute("data-backend", "wasm")
+    expect(status).to_contain_text("Ready")
     prediction = page.get_by_test_id("prediction")
     expect(prediction).to_have_attribute("data-state", "empty")
     expect(page.get_by_test_id("probabilities").locator("[data-label]")).to_have_count(len(categories))
@@ -32,9 +47,12 @@ def test_guess_appears_and_updates_while_the_pen_is_down(
     pen.trace(xs[1:half], ys[1:half], steps=4)
     # The pen is still down: any guess on screen now was made while drawing.
     expect(prediction).to_have_attribute("data-label", re.compile(r"\S"))
+    expect(prediction).to_have_attribute("data-state", re.compile("^(confident|unsure)$"))
     guessed_at = prediction.get_attribute("data-revision")
     pen.trace(xs[half:], ys[half:], steps=4)
+    # Still drawing: the guess follows the pen rather than waiting for it to lift.
     expect(prediction).not_to_have_attribute("data-revision", guessed_at)
+    assert page.evaluate("window.__doodles.getStrokes().length") == 1
     pen.lift()
 
     pen.draw([stroke for stroke in strokes if stroke is not longest])
@@ -44,10 +62,11 @@ def test_guess_appears_and_updates_while_the_pen_is_down(
     assert sum(bars.values()) == pytest.approx(1.0, abs=1e-4)
     assert max(bars, key=bars.get) == guess["label"]
     assert bars[guess["label"]] == pytest.approx(guess["probability"])
+    # The top guess is the one in large type.
+    expect(page.locator("#prediction-label")).to_contain_text(guess["label"])
     # Screen readers hear the guess once the stroke ends.
     expect(page.locator("#guess-announcer")).to_contain_text(guess["label"])
-    assert outside_requests == []
-    assert page_errors == []
+    page_watch.assert_clean()
 
 
 def test_undo_and_clear(page, open_page, final_guess, read_bars, quickdraw_drawings, web_model):
@@ -86,40 +105,99 @@ def test_undo_and_clear(page, open_page, final_guess, read_bars, quickdraw_drawi
     assert page.evaluate("window.__doodles.getStrokes()") == []
 
 
-def test_recognises_real_quick_draw_drawings(page, open_page, final_guess, quickdraw_drawings, web_model):
-    """Issue 5's acceptance test: the shipped model names >= 90% of each category's drawings."""
-    pen = open_page(page, "/")
-    clear = page.get_by_role("button", name="Clear")
-    results: dict[str, list[str]] = {}
-    tensors_after_first = None
-    for category in web_model["categories"]:
-        guesses = []
-        for strokes in quickdraw_drawings(category):
-            if clear.is_enabled():
-                clear.click()
-            pen.draw(strokes)
-            guesses.append(final_guess(page)["label"])
-            if tensors_after_first is None:
-                tensors_after_first = page.evaluate("tf.memory().numTensors")
-        results[category] = guesses
+@pytest.mark.parametrize(("kind", "screen"), [("touch", "phone_page"), ("pen", "page")])
+def test_draws_with_a_finger_or_a_stylus(
+    request, open_page, final_guess, quickdraw_drawings, web_model, watch, kind, screen
+):
+    """A finger on a phone and a stylus on a laptop draw strokes and get a guess, like a mouse."""
+    page = request.getfixturevalue(screen)
+    page_watch = watch(page)
+    strokes = quickdraw_drawings(web_model["categories"][-1])[0]
+    pen = open_page(page, "/", kind=kind)
+    # Record the kind of every pointer that touches the canvas.
+    page.evaluate(
+        """() => {
+          window.__pointerTypes = new Set();
+          document.querySelector('[data-testid=canvas]')
+            .addEventListener('pointerdown', (event) => window.__pointerTypes.add(event.pointerType));
+        }"""
+    )
+    pen.draw(strokes, steps=2)
+    guess = final_guess(page)
+    assert guess["label"] in web_model["categories"]
+    assert page.evaluate("[...window.__pointerTypes]") == [kind]
+    drawn = page.evaluate("window.__doodles.getStrokes()")
+    assert [len(stroke[0]) > 0 for stroke in drawn] == [True] * len(strokes)
+    page_watch.assert_clean()
 
+
+@pytest.mark.parametrize("category", DEFAULT_CATEGORIES)
+def test_recognises_real_quick_draw_drawings(category, replayed_drawings):
+    """The live guess names >= 90% of each category's 25 Quick Draw drawings, replayed with the mouse.
+
+    Every drawing also shows a guess before the pen lifts from its last stroke, the canvas
+    records every point the mouse went through, and the page leaks no tensors.
+    """
+    replayed = replayed_drawings[category]
+    assert len(replayed.drawings) == 25
+    for drawing in replayed.drawings:
+        recorded = [len(stroke[0]) for stroke in drawing.guess["strokes"]]
+        assert recorded == distinct_point_counts(drawing.strokes), f"{category} drawing {drawing.index}"
+        # The guess while drawing was for an earlier state of the drawing than the final one.
+        assert drawing.live_guess["label"] in drawing.guess["bars"]
+        assert drawing.live_guess["revision"] < drawing.guess["revision"]
     # Predicting must not leak tensors: the count stays as it was after the first drawing.
-    assert page.evaluate("tf.memory().numTensors") == tensors_after_first
-    accuracy = {
-        category: sum(guess == category for guess in guesses) / len(guesses) for category, guesses in results.items()
-    }
-    report = ", ".join(f"{category} {value:.0%}" for category, value in accuracy.items())
-    assert all(value >= REQUIRED_ACCURACY for value in accuracy.values()), f"top-guess accuracy: {report}"
+    assert replayed.tensors_after_last == replayed.tensors_after_first
+    assert replayed.outside_requests == []
+    assert replayed.errors == []
+
+    guesses = [drawing.guess["label"] for drawing in replayed.drawings]
+    correct = guesses.count(category)
+    mistakes = {guess: guesses.count(guess) for guess in sorted(set(guesses)) if guess != category}
+    print(f"replay accuracy {category}: {correct}/{len(guesses)}, mistaken for {mistakes}")
+    assert correct / len(guesses) >= REQUIRED_ACCURACY, (
+        f"{category}: {correct}/{len(guesses)} drawings guessed right; the others were taken for {mistakes}"
+    )
 
 
-def test_a_model_that_fails_to_load_is_reported(page):
+def test_a_low_top_probability_reads_as_not_sure(page, open_page, web_model):
+    """Below the confidence threshold the page says it is not sure, still naming its best guess."""
+    categories = web_model["categories"]
+    open_page(page, "/")
+    # The page's own ui module (the same instance main.js uses), fed a flat distribution.
+    page.evaluate(
+        """async (categories) => {
+          const ui = await import('/static/js/ui.js');
+          const rest = (1 - 0.3) / (categories.length - 1);
+          const ranked = categories.map((label, index) => ({ label, probability: index === 0 ? 0.3 : rest }));
+          ranked.sort((first, second) => second.probability - first.probability);
+          ui.showGuess(ranked, 1);
+        }""",
+        categories,
+    )
+    prediction = page.get_by_test_id("prediction")
+    expect(prediction).to_have_attribute("data-state", "unsure")
+    top = prediction.get_attribute("data-label")
+    expect(page.locator("#prediction-label")).to_have_text(f"Not sure — maybe {top}?")
+    expect(prediction).to_contain_text("sure so far")
+
+
+def test_a_model_that_fails_to_load_is_reported(page, new_pen):
     """Without its metadata the page says the model failed, and why, instead of hanging."""
     page.route("**/static/model/metadata.json", lambda route: route.fulfill(status=404, body="missing"))
     page.goto("/")
     status = page.get_by_test_id("model-status")
     expect(status).to_have_attribute("data-state", "error")
     expect(status).to_contain_text("failed to load")
-    expect(page.get_by_test_id("prediction")).to_contain_text("HTTP 404")
+    prediction = page.get_by_test_id("prediction")
+    expect(prediction).to_have_attribute("data-state", "error")
+    expect(prediction).to_contain_text("Model unavailable")
+    expect(prediction).to_contain_text("HTTP 404")
+    # Drawing and clearing still work, and the reason stays on screen.
+    new_pen(page).draw([[[10, 200], [10, 200]]])
+    page.get_by_role("button", name="Clear").click()
+    expect(page.get_by_role("button", name="Clear")).to_be_disabled()
+    expect(prediction).to_contain_text("HTTP 404")
 
 
 def test_falls_back_to_another_backend_without_webassembly(page, open_page):
@@ -129,8 +207,18 @@ def test_falls_back_to_another_backend_without_webassembly(page, open_page):
     expect(page.get_by_test_id("model-status")).to_have_attribute("data-backend", re.compile("^(webgl|cpu)$"))
 
 
-def test_backend_can_be_chosen_in_the_url(page, open_page):
-    """Benchmarks pick a backend with ?backend=; the page reports the one it runs on."""
-    open_page(page, "/?backend=cpu")
-    expect(page.get_by_test_id("model-status")).to_have_attribute("data-backend", "cpu")
-    expect(page.get_by_test_id("model-status")).to_contain_text("CPU")
+@pytest.mark.parametrize("backend", ["cpu", "webgl"])
+def test_backend_can_be_chosen_in_the_url(
+    page, open_page, final_guess, read_bars, quickdraw_drawings, web_model, live_server, backend
+):
+    """Benchmarks pick a backend with ?backend=; the page reports it, and its bars match the server's."""
+    pen = open_page(page, f"/?backend={backend}")
+    status = page.get_by_test_id("model-status")
+    expect(status).to_have_attribute("data-backend", backend)
+    expect(status).to_contain_text(backend.upper())
+    pen.draw(quickdraw_drawings(web_model["categories"][0])[0])
+    final_guess(page)
+    strokes = page.evaluate("window.__doodles.getStrokes()")
+    server = live_server.app.test_client().post("/api/predict", json={"strokes": strokes}).get_json()
+    bars = read_bars(page)
+    assert max(abs(bars[label] - server["probabilities"][label]) for label in bars) <= 1e-3

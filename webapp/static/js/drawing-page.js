@@ -14,6 +14,7 @@ export function setUpDrawingPage() {
   const config = ui.pageConfig();
   const canvas = new DrawingCanvas(ui.canvasElement());
   let classifier = null;
+  let modelFailed = false;
 
   const live = createLivePredictor({
     getDrawing: () => ({ strokes: canvas.strokes, revision: canvas.revision }),
@@ -32,7 +33,8 @@ export function setUpDrawingPage() {
 
   canvas.addEventListener('change', () => {
     ui.showDrawingState({ isEmpty: canvas.isEmpty });
-    if (canvas.isEmpty) ui.showEmptyGuess();
+    // After a failed load the reason stays on screen; there will be no guess to make room for.
+    if (canvas.isEmpty && !modelFailed) ui.showEmptyGuess();
     if (classifier) live.schedule();
   });
   ui.onUndo(() => canvas.undo());
@@ -64,6 +66,7 @@ export function setUpDrawingPage() {
       return loaded;
     });
   classifierReady.catch((error) => {
+    modelFailed = true;
     console.error('The model failed to load', error);
     ui.showModelError(error.message);
   });

@@ -72,15 +72,18 @@ export function showModelReady({ backend, version }) {
   status.title = `Model version ${version}, running on the ${backend} backend`;
 }
 
-/** Say the model cannot be used, and why. */
+/** Say the model cannot be used, and why; the canvas keeps working (the contribute page needs no model). */
 export function showModelError(message) {
   setModelStatus('error', 'Model failed to load');
   byId('model-status').title = message;
-  const kicker = byId('prediction-kicker');
-  if (kicker) {
-    kicker.textContent = 'No guesses today';
-    byId('prediction-detail').textContent = `The model failed to load: ${message}. Try reloading the page.`;
-  }
+  const prediction = byId('prediction');
+  prediction.dataset.state = 'error';
+  byId('prediction-kicker').textContent = 'No guesses for now';
+  byId('prediction-label').textContent = 'Model unavailable';
+  byId('prediction-detail').textContent = `The model failed to load: ${message}. Try reloading the page.`;
+  // Without metadata there are no categories to list.
+  const list = byId('probabilities');
+  if (list && list.children.length === 0) byId('probabilities-heading').hidden = true;
 }
 
 // ---- Categories, guesses and probabilities ----
