@@ -23,8 +23,8 @@ INPUT_SHAPE = (spec.IMAGE_SIZE, spec.IMAGE_SIZE, 1)
 class DefaultArchitecture:
     """Settings of the default network; saved in the model card so the run can be rebuilt."""
 
-    conv_filters: tuple[int, ...] = (32, 64, 64)  # One 3x3 conv + 2x2 max-pool per entry.
-    dense_units: int = 32  # Hidden layer before the classifier; its input dominates the size.
+    conv_filters: tuple[int, ...] = (32, 64, 96)  # One 3x3 conv + 2x2 max-pool per entry.
+    dense_units: int = 64  # Hidden layer before the classifier; its input dominates the size.
     conv_dropout: float = 0.4  # Between the flattened features and the hidden layer.
     dense_dropout: float = 0.3  # Between the hidden layer and the classifier.
     flip_average: bool = True  # Average the predictions for the drawing and its mirror image.

@@ -51,7 +51,7 @@ class Recipe:
     monitor: str = "val_loss"  # What selects the best epoch: "val_loss" or "val_balanced_accuracy".
     ema: bool = False  # Keep an exponential moving average of the weights and use it.
     label_smoothing: float = 0.1  # Share of each target spread over the other classes.
-    mixup: float = 0.0  # Beta(alpha, alpha) of mixup; 0 = off.
+    mixup: float = 0.2  # Beta(alpha, alpha) of mixup; 0 = off.
     balance: str = "equal"  # Class sampling: "none" (as found), "sqrt" (∝ √count) or "equal".
     balanced_validation: bool = True  # Weight val rows 1/count so every class counts alike.
     augment: bool = True  # Random flip, rotation, zoom and shift in the input pipeline.
@@ -63,8 +63,8 @@ class Recipe:
     redraw_distortion: float = 0.0  # Random turn/shear/stretch before re-drawing (0.25 = ±15°).
     redraw_share: float = 0.0  # Share of each class's draws taken from its re-drawn copies
     # (balanced sampling only; 0 = copies simply join the rows).
-    conv_filters: tuple[int, ...] = (32, 64, 64)  # Default architecture only.
-    dense_units: int = 32  # Default architecture only.
+    conv_filters: tuple[int, ...] = (32, 64, 96)  # Default architecture only.
+    dense_units: int = 64  # Default architecture only.
     conv_dropout: float = 0.4  # Default architecture only.
     dense_dropout: float = 0.3  # Default architecture only.
     flip_average: bool = True  # Default architecture only: average with the mirror image.
@@ -82,7 +82,7 @@ class Recipe:
 SEED_RECIPE = Recipe(
     arch="seed", epochs=30, batch_size=50, steps_per_epoch=0, learning_rate=1e-3,
     lr_schedule="constant", patience=3, balance="none", balanced_validation=False,
-    augment=False, redraw_per_class=0, flip_average=False, label_smoothing=0.0,
+    augment=False, redraw_per_class=0, flip_average=False, label_smoothing=0.0, mixup=0.0,
 )
 DEFAULT_RECIPE = Recipe()
 BASE_RECIPES = {"seed": SEED_RECIPE, "default": DEFAULT_RECIPE}

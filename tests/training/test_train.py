@@ -100,10 +100,18 @@ def test_seed_architecture_is_exactly_the_reference_cnn() -> None:
     assert (layers[7].units, layers[7].activation.__name__) == (6, "softmax")
 
 
+def test_default_architecture_matches_the_default_recipe() -> None:
+    """The network built without a recipe is the one the default recipe trains."""
+    recipe = train.DEFAULT_RECIPE
+    assert architectures.DefaultArchitecture() == architectures.DefaultArchitecture(
+        conv_filters=recipe.conv_filters, dense_units=recipe.dense_units, conv_dropout=recipe.conv_dropout,
+        dense_dropout=recipe.dense_dropout, flip_average=recipe.flip_average)
+
+
 def test_default_model_is_small_deterministic_and_mirror_invariant() -> None:
-    model = architectures.build_default_model(6)
-    # The exported web model must fit 150 KB of weights in float16.
-    assert model.count_params() * 2 <= 150 * 1024
+    model = train.prepare_model(train.DEFAULT_RECIPE, [str(index) for index in range(6)], None)
+    # The exported web model must fit 150 KB of weights as uint8 (one byte per weight).
+    assert architectures.weight_bytes(model, bytes_per_weight=1) <= 150 * 1024
     names = [type(layer).__name__ for layer in model.layers]
     names += [type(layer).__name__ for layer in train.trainable_part(model).layers]
     assert not any(name.startswith("Random") or name == "BatchNormalization" for name in names)
