@@ -28,6 +28,18 @@ def _time_fit(model: Any, dataset: Any, steps: int, warm_up_steps: int, batch_si
             "steps": steps, "batch_size": batch_size}
 
 
+def _time_input(dataset: Any, steps: int, batch_size: int) -> dict[str, float]:
+    """Images per second the input pipeline alone delivers (no model), after one warm-up batch."""
+    iterator = iter(dataset)
+    next(iterator)
+    started = time.perf_counter()
+    for _ in range(steps):
+        next(iterator)
+    seconds = time.perf_counter() - started
+    return {"images_per_second": round(steps * batch_size / seconds, 1), "seconds": round(seconds, 2),
+            "steps": steps, "batch_size": batch_size}
+
+
 def _compiled(arch: str, num_classes: int, learning_rate: float) -> Any:
     """A fresh model of the named architecture, compiled as training does."""
     import keras
@@ -66,10 +78,12 @@ def bench_training(dataset_dir: Path, steps: int = 150, warm_up_steps: int = 20)
 
     seed_recipe = BASE_RECIPES["seed"]
     ours = pipeline.training_dataset(images, labels, num_classes, seed_recipe.batch_size, 1337, balance="none")
+    results["input_only_our_pipeline"] = _time_input(ours, steps * 4, seed_recipe.batch_size)
     results["seed_arch_our_pipeline"] = _time_fit(
         _compiled("seed", num_classes, seed_recipe.learning_rate), ours, steps, warm_up_steps, seed_recipe.batch_size)
     with tempfile.TemporaryDirectory() as folder:
         folders = _folder_dataset(dataset_dir, Path(folder), seed_recipe.batch_size)
+        results["input_only_seed_folder_pipeline"] = _time_input(folders, steps * 4, seed_recipe.batch_size)
         results["seed_arch_seed_folder_pipeline"] = _time_fit(
             _compiled("seed", num_classes, seed_recipe.learning_rate), folders, steps, warm_up_steps,
             seed_recipe.batch_size)
@@ -82,6 +96,9 @@ def bench_training(dataset_dir: Path, steps: int = 150, warm_up_steps: int = 20)
     results["default_arch_our_pipeline"] = _time_fit(
         _compiled("default", num_classes, default_recipe.learning_rate), augmented, steps, warm_up_steps,
         default_recipe.batch_size)
+    results["input_only_speedup"] = round(
+        results["input_only_our_pipeline"]["images_per_second"]
+        / results["input_only_seed_folder_pipeline"]["images_per_second"], 2)
     results["pipeline_speedup_same_arch"] = round(
         results["seed_arch_our_pipeline"]["images_per_second"]
         / results["seed_arch_seed_folder_pipeline"]["images_per_second"], 2)

@@ -61,3 +61,18 @@ def test_shipped_model_predicts_what_keras_predicts(shipped: dict[str, Any], ker
     for measured in report["runtimes"].values():
         assert measured["count"] >= PARITY_COUNT
         assert measured["top1_agreement"] == 1.0
+
+
+def test_float32_export_of_the_default_model_matches_keras(tmp_path: Path, keras_model: Any) -> None:
+    """The issue's bar for the real model unquantized: max |p_tfjs - p_keras| <= 1e-4, 100% top-1, Node and Chromium."""
+    from export.convert import export_model
+
+    web_dir = tmp_path / "float32"
+    export_model(KERAS_RUN_DIR, web_dir, quantization=None, parity_count=0, max_weights_kb=None, log=lambda _: None)
+    images, source = parity_inputs(PARITY_COUNT, DATA_DIR)
+    report = check_parity(keras_model, web_dir, images, None, runtimes=("node", "chromium"), max_diff=1e-4)
+    assert report["passed"], f"on {source}: {report}"
+    for measured in report["runtimes"].values():
+        assert measured["count"] >= PARITY_COUNT
+        assert measured["max_abs_diff"] <= 1e-4
+        assert measured["top1_agreement"] == 1.0
