@@ -7,28 +7,15 @@ page exposes once its model is ready (the same ``predict`` the live guesses use)
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from benchmarks.fixtures import REPO, sample_drawings
-from benchmarks.server import free_port, running
+from benchmarks.server import product_server
+from export.chromium import launch_options
 
-CHROMIUM = os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BACKENDS = ("wasm", "webgl", "cpu")
 READY_TIMEOUT_MS = 60_000
 # Replayed drawings stay inside the canvas, off its edge, as a person's would.
@@ -92,21 +79,6 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "p50_ms": round(statistics.median(ordered), 4),
         "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 4),
     }
-
-
-@contextmanager
-def product_server() -> Iterator[str]:
-    """The app under waitress on a free port, with a throwaway drawing store; yields its URL."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as store:
-        env = {
-            "FLASK_DATABASE": str(Path(store) / "drawings.sqlite3"),
-            "FLASK_DRAWINGS_DIR": str(Path(store) / "drawings"),
-            "FLASK_RATE_LIMIT": "0",
-        }
-        command = [sys.executable, "-m", "webapp.serve", "--host", "127.0.0.1", "--port", str(port)]
-        with running(command, f"http://127.0.0.1:{port}/api/health", env):
-            yield f"http://127.0.0.1:{port}"
 
 
 def _open_ready(browser: Browser, url: str) -> tuple[Page, Any]:
@@ -234,7 +206,7 @@ def bench_browser(count: int = 500) -> dict[str, Any]:
     """Every in-browser figure, with TF.js's default WebGL backend measured beside WASM."""
     drawings = [strokes for _, strokes in sample_drawings()]
     with product_server() as base_url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**launch_options())
         try:
             results: dict[str, Any] = {"first_load": first_load(browser, base_url)}
             results["inference"] = {backend: inference(browser, base_url, backend, drawings, count)

@@ -20,20 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from export.chromium import launch_options
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NODE_SCRIPT = Path(__file__).with_name("parity_node.mjs")
 VENDOR_DIR = REPO_ROOT / "webapp" / "static" / "vendor"
 PAGE_TEMPLATE = REPO_ROOT / "webapp" / "templates" / "base.html"
 RUNTIMES = ("node", "chromium")
 NODE = os.environ.get("NODE", "node")
-CHROMIUM = os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # The page never reaches the network: Playwright answers every request to this origin.
 FAKE_ORIGIN = "http://tfjs-parity.test"
 BATCH_SIZE = 256
@@ -136,7 +130,7 @@ def _predict_chromium_here(web_dir: Path, images: np.ndarray) -> np.ndarray:
         return route.fulfill(status=404, body="not found")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**launch_options())
         try:
             page = browser.new_page()
             page.set_default_timeout(BROWSER_TIMEOUT_MS)

@@ -15,19 +15,10 @@ import pytest
 # (not installed) whenever stdout is not the terminal, as under pytest's capture.
 os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
-CHROMIUM_EXECUTABLE = os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
-# No sandbox: containers and CI runners lack the kernel features it needs. The rest keep a
-# test browser from reaching the network on its own (updates, sync, background fetches).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from export.chromium import launch_options  # noqa: E402  (after the setting above)
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Launch Debian's Chromium (``$CHROMIUM_EXECUTABLE``) with the arguments above."""
-    return {**browser_type_launch_args, "executable_path": CHROMIUM_EXECUTABLE, "args": CHROMIUM_ARGS}
+    """Launch Debian's Chromium the way the whole project does (``export.chromium``)."""
+    return {**browser_type_launch_args, **launch_options()}
