@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from export import inputs, metadata, parity
+from export.metadata import file_sha256
 from export.quantization import CONVERTER_DTYPE_MAPS, QUANTIZATIONS, apply_to_model, check_quantization
 from preprocessing import spec
 
@@ -104,15 +105,6 @@ def check_model_shapes(model: Any, categories: Sequence[str]) -> None:
             f"the model has output shape {output_shape} but {len(categories)} categories {list(categories)}: "
             "one softmax unit per category is required"
         )
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------

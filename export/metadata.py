@@ -7,6 +7,7 @@ This module imports nothing heavy: the web app validates metadata without Tensor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -141,3 +142,12 @@ def current_git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks: ``keras_model_sha256`` ties a web model to its Keras file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

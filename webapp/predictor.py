@@ -8,7 +8,6 @@ so pages, stats and contributions do not wait for it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from pathlib import Path
@@ -17,24 +16,15 @@ from typing import Any
 import numpy as np
 from flask import Flask, current_app
 
+from export.metadata import file_sha256
 from preprocessing import spec
 
 logger = logging.getLogger(__name__)
 EXTENSION_KEY = "doodles.predictor"
-_HASH_CHUNK_BYTES = 1 << 20
 
 
 class PredictorError(RuntimeError):
     """The Keras model cannot be used: missing, not the exported one, or the wrong shape."""
-
-
-def file_sha256(path: Path) -> str:
-    """The hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as stream:
-        for chunk in iter(lambda: stream.read(_HASH_CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Predictor:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from export.convert import file_sha256, weights_bytes
+from export.convert import weights_bytes
 from export.inputs import parity_inputs
-from export.metadata import load_metadata
+from export.metadata import file_sha256, load_metadata
 from export.parity import check_parity
 from preprocessing.spec import SPEC_VERSION
 from training.categories import DEFAULT_CATEGORIES
