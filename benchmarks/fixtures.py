@@ -6,23 +6,20 @@ import base64
 import io
 import json
 import math
-import os
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from training.categories import DEFAULT_CATEGORIES
+from training.sources import local_mirror
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def quickdraw_folder() -> Path | None:
-    """The local Quick Draw mirror (``QUICKDRAW_SOURCE`` when it is a folder), if any."""
-    source = os.environ.get("QUICKDRAW_SOURCE", "")
-    for candidate in (Path(source) if source and "://" not in source else None, REPO.parent / "shared" / "quickdraw"):
-        if candidate is not None and (candidate / "simplified").is_dir():
-            return candidate
-    return None
+    """The local Quick Draw mirror when it has the simplified strokes, else None."""
+    folder = local_mirror()
+    return folder if folder is not None and (folder / "simplified").is_dir() else None
 
 
 def _synthetic_drawings(count: int) -> list[list]:

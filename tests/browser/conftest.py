@@ -26,6 +26,7 @@ from playwright.async_api import async_playwright
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from training.sources import local_mirror
 from webapp import config, create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -149,22 +150,10 @@ def web_model() -> dict[str, Any]:
     return json.loads(metadata_path.read_text())
 
 
-def _quickdraw_dir() -> Path | None:
-    """The local Quick Draw mirror: $QUICKDRAW_SOURCE when it is a folder, else ../shared/quickdraw."""
-    source = os.environ.get("QUICKDRAW_SOURCE", "")
-    candidates = [] if "://" in source or not source else [Path(source)]
-    candidates.append(REPO_ROOT.parent / "shared" / "quickdraw")
-    for candidate in candidates:
-        folder = candidate if candidate.is_absolute() else REPO_ROOT / candidate
-        if (folder / "simplified").is_dir():
-            return folder
-    return None
-
-
 @pytest.fixture(scope="session")
 def quickdraw_drawings() -> Callable[[str], list[list]]:
     """Return a loader: category name -> its simplified Quick Draw drawings (strokes only)."""
-    folder = _quickdraw_dir()
+    folder = local_mirror()
     if folder is None:
         pytest.skip("no local Quick Draw mirror with simplified/ (set QUICKDRAW_SOURCE to one)")
 

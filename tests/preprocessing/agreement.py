@@ -21,7 +21,6 @@ import gzip
 import importlib.util
 import io
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,8 @@ from types import ModuleType
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from training.sources import SHARED_MIRROR_DIR, local_mirror
 
 from preprocessing.image import decode_image, image_to_bitmap, ink_to_bitmap
 from preprocessing.strokes import drawing_to_bitmap, to_uint8
@@ -54,11 +55,8 @@ def load_generator() -> ModuleType:
 
 
 def quickdraw_source() -> Path:
-    """The local Quick Draw mirror: $QUICKDRAW_SOURCE when it is a folder, else ../shared."""
-    configured = os.environ.get("QUICKDRAW_SOURCE", "")
-    if configured and Path(configured).is_dir():
-        return Path(configured)
-    return REPO.parent / "shared" / "quickdraw"
+    """The local Quick Draw mirror (``training.sources.local_mirror``), or where it would be."""
+    return local_mirror() or SHARED_MIRROR_DIR
 
 
 def bowtie_errors(source: Path, count: int = 25) -> np.ndarray:

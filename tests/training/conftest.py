@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from training.sources import SHARED_MIRROR_DIR, local_mirror
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -38,8 +39,7 @@ def quiet() -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     """The local Quick Draw mirror (``$QUICKDRAW_SOURCE`` when a folder, else ../shared/quickdraw)."""
-    configured = os.environ.get("QUICKDRAW_SOURCE", "")
-    source = Path(configured) if configured and Path(configured).is_dir() else REPO.parent / "shared" / "quickdraw"
+    source = local_mirror() or SHARED_MIRROR_DIR
     if not (source / "numpy_bitmap" / "lipstick.npy").is_file():
         pytest.skip(f"no Quick Draw mirror at {source} (set QUICKDRAW_SOURCE to a folder)")
     return source
