@@ -1,4 +1,4 @@
-"""The bitmaps the exporter measures on: the dataset's test split, or deterministic synthetic drawings."""
+"""The bitmaps the exporter measures on: the test split, else the local mirror's bitmaps, else synthetic drawings."""
 
 from __future__ import annotations
 
@@ -21,16 +21,27 @@ def load_test_split(data_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
     data_dir = Path(data_dir)
     if not (data_dir / "test_x.npy").is_file() or not (data_dir / "test_y.npy").is_file():
         return None
+    from training.dataset import load_split
     from training.pipeline import to_model_input
 
-    try:
-        from training.dataset import load_split
-    except ImportError:
-        # The training package may predate its loader; the files are plain arrays either way.
-        images, labels = np.load(data_dir / "test_x.npy"), np.load(data_dir / "test_y.npy")
-    else:
-        images, labels = load_split(data_dir, "test")
+    images, labels = load_split(data_dir, "test")
     return to_model_input(images), np.asarray(labels, dtype=np.int64)
+
+
+def mirror_bitmaps(count: int) -> np.ndarray | None:
+    """Up to ``count`` real Quick Draw bitmaps from the local mirror, the product's categories in turn; None without one."""
+    from training.categories import DEFAULT_CATEGORIES
+    from training.sources import local_mirror
+
+    mirror = local_mirror()
+    files = [mirror / "numpy_bitmap" / f"{name}.npy" for name in DEFAULT_CATEGORIES] if mirror else []
+    arrays = [np.load(path, mmap_mode="r") for path in files if path.is_file()]
+    if not arrays:
+        return None
+    # Row i of every category in turn, so the small categories are all in and the big ones fill up.
+    rows = [array[index] for index in range(max(len(array) for array in arrays))
+            for array in arrays if index < len(array)][:count]
+    return (np.stack(rows).reshape(-1, spec.IMAGE_SIZE, spec.IMAGE_SIZE, 1) / 255.0).astype(np.float32)
 
 
 def synthetic_bitmaps(count: int, seed: int = SYNTHETIC_SEED) -> np.ndarray:
@@ -49,15 +60,20 @@ def synthetic_bitmaps(count: int, seed: int = SYNTHETIC_SEED) -> np.ndarray:
 def parity_inputs(count: int, data_dir: Path | None = DEFAULT_DATA_DIR) -> tuple[np.ndarray, str]:
     """Return ``count`` bitmaps for a parity check and where they came from.
 
-    Test-split bitmaps come first; synthetic drawings fill up a split that is too small.
+    Test-split bitmaps come first; without a built dataset (a fresh clone), real bitmaps from
+    the local Quick Draw mirror; synthetic drawings fill up whatever is too small.
     """
     if count < 1:
         raise ValueError(f"the parity check needs at least one bitmap, not {count}")
     split = load_test_split(data_dir) if data_dir is not None else None
-    if split is None:
-        return synthetic_bitmaps(count), "synthetic drawings"
-    images = split[0][:count]
+    if split is not None:
+        images, source = split[0][:count], f"test split of {data_dir}"
+    else:
+        images = mirror_bitmaps(count)
+        source = "Quick Draw bitmaps of the local mirror"
+        if images is None:
+            return synthetic_bitmaps(count), "synthetic drawings"
     if len(images) == count:
-        return images, f"test split of {data_dir}"
+        return images, source
     extra = synthetic_bitmaps(count - len(images))
-    return np.concatenate([images, extra]), f"test split of {data_dir} ({len(images)}) + synthetic drawings"
+    return np.concatenate([images, extra]), f"{source} ({len(images)}) + synthetic drawings"
