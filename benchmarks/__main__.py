@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmarks.fixtures import REPO
 from benchmarks.machine import describe_machine
+from training.dataset import default_dataset_dir
 
 SECTIONS = ("server", "baseline", "browser", "training", "make_train")
 DEFAULT_OUT = REPO / "benchmarks" / "results"
@@ -32,8 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for results.json and results.md")
     parser.add_argument("--model", type=Path, default=REPO / "models" / "default" / "model.keras",
                         help="Keras model the baseline server re-loads per request")
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "dataset",
-                        help="dataset the training benchmark reads (built by `make data`)")
+    parser.add_argument("--data", type=Path, default=default_dataset_dir(),
+                        help="dataset the training benchmark reads (built by `make data`; default: $DATA_DIR/dataset)")
     parser.add_argument("--predictions", type=int, default=500, help="timed in-browser predictions per stage")
     return parser.parse_args(argv)
 

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from export import convert
 from export.parity import ParityError
+from training.dataset import default_dataset_dir
 
 PARITY_RUNTIME_CHOICES = {"node": ("node",), "chromium": ("chromium",), "both": ("node", "chromium")}
-
-
-def default_data_dir() -> Path:
-    """The dataset folder: ``$DATA_DIR/dataset`` (``data/dataset`` by default), as training uses."""
-    return Path(os.environ.get("DATA_DIR", "data")) / "dataset"
 
 
 def _categories(text: str) -> list[str]:
@@ -44,7 +39,7 @@ def export_parser() -> argparse.ArgumentParser:
                         help="macro-accuracy points quantization may lose on the test split (default: %(default)s)")
     parser.add_argument("--allow-accuracy-drop", action="store_true",
                         help="export an explicit --quantization even if it loses more than the tolerance")
-    parser.add_argument("--data", type=Path, default=default_data_dir(),
+    parser.add_argument("--data", type=Path, default=default_dataset_dir(),
                         help="dataset folder whose test split measures accuracy (default: $DATA_DIR/dataset)")
     parser.add_argument("--parity", type=int, default=convert.DEFAULT_PARITY_COUNT, metavar="N",
                         help="bitmaps to compare Keras and TF.js on; 0 skips the check (default: %(default)s)")
@@ -70,7 +65,7 @@ def parity_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n", type=int, default=convert.DEFAULT_PARITY_COUNT, help="bitmaps (default: %(default)s)")
     parser.add_argument("--runtime", choices=sorted(PARITY_RUNTIME_CHOICES), default="both",
                         help="TF.js runtime(s) to check (default: %(default)s)")
-    parser.add_argument("--data", type=Path, default=default_data_dir(),
+    parser.add_argument("--data", type=Path, default=default_dataset_dir(),
                         help="dataset whose test split supplies the bitmaps; synthetic drawings fill any gap")
     parser.add_argument("--max-diff", type=float, default=1e-4,
                         help="largest allowed |p_tfjs - p_keras| (default: %(default)s)")

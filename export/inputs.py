@@ -9,7 +9,6 @@ import numpy as np
 from preprocessing import spec
 from preprocessing.strokes import drawing_to_bitmap
 
-DEFAULT_DATA_DIR = Path("data/dataset")
 SYNTHETIC_SEED = 1337
 # Synthetic drawings mimic Quick Draw's size: a few strokes of a handful of points.
 MAX_SYNTHETIC_STROKES = 4
@@ -31,6 +30,7 @@ def load_test_split(data_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
 def mirror_bitmaps(count: int) -> np.ndarray | None:
     """Up to ``count`` real Quick Draw bitmaps from the local mirror, the product's categories in turn; None without one."""
     from training.categories import DEFAULT_CATEGORIES
+    from training.pipeline import to_model_input
     from training.sources import local_mirror
 
     mirror = local_mirror()
@@ -41,7 +41,7 @@ def mirror_bitmaps(count: int) -> np.ndarray | None:
     # Row i of every category in turn, so the small categories are all in and the big ones fill up.
     rows = [array[index] for index in range(max(len(array) for array in arrays))
             for array in arrays if index < len(array)][:count]
-    return (np.stack(rows).reshape(-1, spec.IMAGE_SIZE, spec.IMAGE_SIZE, 1) / 255.0).astype(np.float32)
+    return to_model_input(np.stack(rows).reshape(-1, spec.IMAGE_SIZE, spec.IMAGE_SIZE))
 
 
 def synthetic_bitmaps(count: int, seed: int = SYNTHETIC_SEED) -> np.ndarray:
@@ -57,7 +57,7 @@ def synthetic_bitmaps(count: int, seed: int = SYNTHETIC_SEED) -> np.ndarray:
     return bitmaps
 
 
-def parity_inputs(count: int, data_dir: Path | None = DEFAULT_DATA_DIR) -> tuple[np.ndarray, str]:
+def parity_inputs(count: int, data_dir: Path | None) -> tuple[np.ndarray, str]:
     """Return ``count`` bitmaps for a parity check and where they came from.
 
     Test-split bitmaps come first; without a built dataset (a fresh clone), real bitmaps from

@@ -53,7 +53,6 @@ class Predictor:
         outputs = model.output_shape[-1]
         if outputs != len(self.categories):
             raise PredictorError(f"{path} has {outputs} outputs but metadata.json lists {len(self.categories)} categories")
-        self._model = model
         # A traced function with a fixed signature: one graph for every batch size, without
         # model.predict's per-call set-up, which costs more than this model's inference.
         input_spec = tf.TensorSpec([None, *spec.spec_dict()["input_shape"]], tf.float32)

@@ -31,4 +31,4 @@ def test_without_dataset_or_mirror_parity_uses_synthetic_drawings(tmp_path, monk
 
 def test_parity_needs_at_least_one_bitmap():
     with pytest.raises(ValueError, match="at least one"):
-        inputs.parity_inputs(0)
+        inputs.parity_inputs(0, None)
