@@ -7,11 +7,13 @@ PY := $(VENV)/bin/python
 # The local mirror when it exists (this workplace has no route to Google's bucket).
 QUICKDRAW_SOURCE ?= $(if $(wildcard ../shared/quickdraw/numpy_bitmap),../shared/quickdraw,https://storage.googleapis.com/quickdraw_dataset/full)
 DATA_DIR ?= data
-MODEL_DIR ?= models/default
-WEB_MODEL_DIR ?= webapp/static/model
+# The training run `make export` publishes, and the served model folder the server reads.
+RUN_DIR ?= models/default
+MODEL_DIR ?= served
+MODEL_SET ?= accessories
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export QUICKDRAW_SOURCE DATA_DIR HOST PORT
+export QUICKDRAW_SOURCE DATA_DIR MODEL_DIR HOST PORT
 
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -20,7 +22,7 @@ VENDOR_STAMP := $(VENDOR)/.installed
 TFJS := node_modules/@tensorflow/tfjs/dist
 TFJS_WASM := node_modules/@tensorflow/tfjs-backend-wasm/dist
 
-.PHONY: setup chromium data train export run dev test test-fast e2e bench clean
+.PHONY: setup chromium data train export rollback run dev test test-fast e2e screenshots bench clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -56,12 +58,17 @@ data: setup
 	$(PY) -m training build
 
 train: data
-	$(PY) -m training train --arch default --out $(MODEL_DIR)
+	$(PY) -m training train --arch default --out $(RUN_DIR)
 	$(PY) -m training train --arch seed --out runs/seed
-	$(PY) -m training compare $(MODEL_DIR) runs/seed --out $(MODEL_DIR)/comparison.md
+	$(PY) -m training compare $(RUN_DIR) runs/seed --out $(RUN_DIR)/comparison.md
 
+# A new immutable version in $(MODEL_DIR)/$(MODEL_SET)/, made current atomically.
 export: setup
-	$(PY) -m export --model $(MODEL_DIR) --out $(WEB_MODEL_DIR)
+	$(PY) -m export --model $(RUN_DIR) --out $(MODEL_DIR) --set $(MODEL_SET)
+
+# The version that was current before this one serves again (running servers switch on their next request).
+rollback: setup
+	$(PY) -m export rollback --served $(MODEL_DIR) --set $(MODEL_SET)
 
 run: setup
 	$(PY) -m webapp.serve --host $(HOST) --port $(PORT)
@@ -78,6 +85,10 @@ test-fast: setup
 
 e2e: setup chromium
 	$(PY) -m pytest -m e2e
+
+# Refresh the README's screenshots on purpose; `make test` writes them to a temporary folder.
+screenshots: setup chromium
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py
 
 bench: setup chromium
 	$(PY) -m benchmarks

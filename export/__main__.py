@@ -1,17 +1,23 @@
-"""Command line: ``python -m export --model DIR --out DIR`` and ``python -m export parity --model DIR --web DIR``."""
+"""Command line: ``python -m export [export] --model RUN [--set NAME]``, ``python -m export parity ...`` and
+``python -m export promote|rollback|list --set NAME`` (which version of a set is served)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from export import convert
 from export.parity import ParityError
+from preprocessing import served
+from preprocessing.categories import DEFAULT_SET
+from preprocessing.model_metadata import MetadataError, load_metadata
 from training.dataset import default_dataset_dir
 
+DEFAULT_SERVED_DIR = Path("served")
 PARITY_RUNTIME_CHOICES = {"node": ("node",), "chromium": ("chromium",), "both": ("node", "chromium")}
 
 
@@ -27,12 +33,21 @@ def export_parser() -> argparse.ArgumentParser:
     """Flags of the export command."""
     parser = argparse.ArgumentParser(
         prog="python -m export",
-        description="Convert a trained Keras model into the web app's TF.js graph model (model.json, "
-        "weight shards, metadata.json), choosing the weight quantization and checking parity.",
-        epilog="Compare an existing export with its Keras model: python -m export parity --help",
+        description="Convert a trained Keras model into a new version of a served model set (TF.js graph model, "
+        "metadata.json and the quantized Keras twin in served/<set>/<version>/), choosing the weight "
+        "quantization and checking parity, then make it the set's current version.",
+        epilog="Compare an existing export with its Keras model: python -m export parity --help; switch "
+        "versions: python -m export promote|rollback|list --help",
     )
     parser.add_argument("--model", type=Path, required=True, help="run folder with model.keras and model_card.json")
-    parser.add_argument("--out", type=Path, required=True, help="web model folder to (re)write, e.g. webapp/static/model")
+    parser.add_argument("--out", type=Path, default=served_root(),
+                        help="served model folder, the server's MODEL_DIR (default: $MODEL_DIR or %(default)s)")
+    parser.add_argument("--set", dest="set_name", default=DEFAULT_SET,
+                        help="model set to add a version to, a folder under --out (default: %(default)s)")
+    parser.add_argument("--title", default=None,
+                        help="what the page calls the set (default: the named set's title, e.g. '6 accessories')")
+    parser.add_argument("--no-promote", dest="promote", action="store_false",
+                        help="write the version but leave the set's current version as it is")
     parser.add_argument("--quantization", default=convert.AUTO, choices=["auto", "none", "float16", "uint8"],
                         help="weight storage; auto = the smallest within --tolerance-pp of float32 (default: auto)")
     parser.add_argument("--tolerance-pp", type=float, default=convert.DEFAULT_TOLERANCE_PP,
@@ -61,7 +76,8 @@ def parity_parser() -> argparse.ArgumentParser:
         "TF.js model; report the largest probability difference and the top-1 agreement.",
     )
     parser.add_argument("--model", type=Path, required=True, help="run folder with model.keras (or a .keras file)")
-    parser.add_argument("--web", type=Path, required=True, help="exported web model folder (with metadata.json)")
+    parser.add_argument("--web", type=Path, required=True,
+                        help="exported version folder (with metadata.json), e.g. served/accessories/<version>")
     parser.add_argument("--n", type=int, default=convert.DEFAULT_PARITY_COUNT, help="bitmaps (default: %(default)s)")
     parser.add_argument("--runtime", choices=sorted(PARITY_RUNTIME_CHOICES), default="both",
                         help="TF.js runtime(s) to check (default: %(default)s)")
@@ -73,11 +89,54 @@ def parity_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def served_root() -> Path:
+    """The served model folder: ``$MODEL_DIR`` when set (as the server reads it), else ``served``."""
+    return Path(os.environ.get("MODEL_DIR") or DEFAULT_SERVED_DIR)
+
+
+def versions_parser(command: str) -> argparse.ArgumentParser:
+    """Flags of promote, rollback and list."""
+    descriptions = {
+        "promote": "Make a version of a set current (CURRENT replaced atomically; running servers switch on "
+                   "their next request).",
+        "rollback": "Make the version that was current before this one current again.",
+        "list": "List a set's versions, oldest first, marking the current one.",
+    }
+    parser = argparse.ArgumentParser(prog=f"python -m export {command}", description=descriptions[command])
+    if command == "promote":
+        parser.add_argument("version", help="version folder name under served/<set>/")
+    parser.add_argument("--set", dest="set_name", default=DEFAULT_SET, help="model set (default: %(default)s)")
+    parser.add_argument("--served", type=Path, default=served_root(),
+                        help="served model folder (default: $MODEL_DIR or %(default)s)")
+    return parser
+
+
+def run_versions(command: str, args: argparse.Namespace) -> int:
+    """Promote, roll back or list the versions of one set."""
+    if command == "promote":
+        load_metadata(served.version_dir(args.served, args.set_name, args.version))  # Never serve a broken one.
+        print(f"{args.set_name}: now serving {served.promote(args.served, args.set_name, args.version)}")
+    elif command == "rollback":
+        print(f"{args.set_name}: rolled back to {served.rollback(args.served, args.set_name)}")
+    else:
+        current = served.read_current(args.served, args.set_name)
+        for version in served.list_versions(args.served, args.set_name):
+            try:
+                created = load_metadata(served.version_dir(args.served, args.set_name, version)).get("created")
+            except MetadataError as error:
+                created = f"unusable: {error}"
+            print(f"{'*' if version == current else ' '} {version}  {created}")
+    return 0
+
+
 def run_export(args: argparse.Namespace) -> int:
     """Export and print the measurements; errors become one line on stderr."""
     convert.export_model(
         args.model,
         args.out,
+        set_name=args.set_name,
+        title=args.title,
+        promote=args.promote,
         quantization=convert.parse_quantization(args.quantization),
         tolerance_pp=args.tolerance_pp,
         data_dir=args.data,
@@ -103,7 +162,7 @@ def run_parity(args: argparse.Namespace) -> int:
     import keras  # Late: the checks above answer without loading TensorFlow.
 
     model = keras.models.load_model(model_path, compile=False)
-    convert.check_model_shapes(model, web_metadata["categories"])
+    convert.check_model_shapes(model, web_metadata["outputs"])
     images, source = inputs.parity_inputs(args.n, args.data)
     report = parity.check_parity(model, args.web, images, web_metadata["quantization"],
                                  PARITY_RUNTIME_CHOICES[args.runtime], max_diff=args.max_diff)
@@ -117,9 +176,12 @@ def run_parity(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Dispatch to ``export`` (the default) or ``parity``."""
+    """Dispatch to ``export`` (the default), ``parity``, ``promote``, ``rollback`` or ``list``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "parity":
+    if argv and argv[0] in ("promote", "rollback", "list"):
+        name = argv[0]
+        args, command = versions_parser(name).parse_args(argv[1:]), lambda parsed: run_versions(name, parsed)
+    elif argv and argv[0] == "parity":
         args, command = parity_parser().parse_args(argv[1:]), run_parity
     else:
         args, command = export_parser().parse_args(argv[1:] if argv and argv[0] == "export" else argv), run_export

@@ -4,7 +4,9 @@ Route: Keras 3 ``model.export()`` writes a SavedModel, and tensorflowjs' convert
 into a graph model (``docs/export.md`` explains why not a layers model). Every quantization
 option is converted and measured: weight bytes, and the macro accuracy on the test split of
 the Keras model with its weights round-tripped exactly as the browser will see them. Then
-the chosen one is checked for parity in TF.js and swapped into the output folder in one rename.
+the chosen one is checked for parity in TF.js, saved with its Keras twin (weights quantized
+the same way, for the server) as an immutable version folder ``served/<set>/<version>/``, and
+made current by replacing the set's CURRENT file atomically (``preprocessing.served``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from export import inputs, metadata, parity
-from export.metadata import file_sha256
+from export import inputs, parity
 from export.quantization import CONVERTER_DTYPE_MAPS, QUANTIZATIONS, apply_to_model, check_quantization
-from preprocessing import spec
+from preprocessing import model_metadata as metadata
+from preprocessing import served, spec
+from preprocessing.categories import CATEGORY_SETS, DEFAULT_SET, OTHER_LABEL
+from preprocessing.decision import default_decision
+from preprocessing.model_metadata import KERAS_FILENAME, file_sha256
 
 MODEL_FILE = "model.keras"
 CARD_FILE = "model_card.json"
@@ -32,8 +37,6 @@ DEFAULT_TOLERANCE_PP = 0.2  # Macro-accuracy points a quantization may lose agai
 DEFAULT_PARITY_COUNT = 1000
 DEFAULT_MAX_WEIGHTS_KB = 150  # The page downloads the weights before its first guess.
 PREDICT_BATCH_SIZE = 1024
-# Only these files make up an export; anything else in the output folder is not ours to delete.
-_EXPORT_FILE_PATTERNS = ("model.json", "metadata.json", "group*-shard*of*.bin")
 
 
 class ExportError(ValueError):
@@ -76,20 +79,38 @@ def read_card(model_dir: Path) -> dict[str, Any]:
     return card
 
 
-def check_categories(card_categories: Sequence[str], requested: Sequence[str] | None) -> list[str]:
-    """Return the categories to export; other than the web app's defaults only when asked for by name."""
-    from training.categories import DEFAULT_CATEGORIES
+def card_categories(card: dict[str, Any]) -> list[str]:
+    """The categories a model card names, without the "none of these" output."""
+    return [name for name in card["categories"] if name != OTHER_LABEL]
 
+
+def card_outputs(card: dict[str, Any], categories: Sequence[str]) -> list[str]:
+    """The model's output units: the categories, plus "other" last when the card says the model has it."""
+    listed = card.get("outputs") or card["categories"]
+    return [*categories, OTHER_LABEL] if OTHER_LABEL in listed else list(categories)
+
+
+def card_decision(card: dict[str, Any], outputs: Sequence[str]) -> dict[str, Any]:
+    """The decision block: the card's calibrated thresholds when training chose them, else the defaults."""
+    block = default_decision(OTHER_LABEL if OTHER_LABEL in outputs else None)
+    block.update({key: value for key, value in (card.get("decision") or {}).items() if key in block})
+    return block
+
+
+def check_categories(card_categories: Sequence[str], requested: Sequence[str] | None,
+                     set_name: str = DEFAULT_SET) -> list[str]:
+    """Return the categories to export; other than the named set's only when asked for by name."""
     card_categories = list(card_categories)
     if requested is not None and list(requested) != card_categories:
         raise ExportError(
             f"--categories {list(requested)} differ from the model card's {card_categories} "
             "(same names in the same order are required)"
         )
-    if requested is None and card_categories != list(DEFAULT_CATEGORIES):
+    expected = list(CATEGORY_SETS[set_name][0]) if set_name in CATEGORY_SETS else None
+    if requested is None and card_categories != expected:
         raise ExportError(
-            f"the model's categories {card_categories} differ from the web app's default "
-            f"{list(DEFAULT_CATEGORIES)}; pass --categories {','.join(card_categories)} to export it anyway"
+            f"the model's categories {card_categories} differ from the {set_name!r} set's "
+            f"{expected}; pass --categories {','.join(card_categories)} to export it anyway"
         )
     return card_categories
 
@@ -103,7 +124,7 @@ def check_model_shapes(model: Any, categories: Sequence[str]) -> None:
     if len(output_shape) != 2 or output_shape[1] != len(categories):
         raise ExportError(
             f"the model has output shape {output_shape} but {len(categories)} categories {list(categories)}: "
-            "one softmax unit per category is required"
+            "one softmax unit per output is required"
         )
 
 
@@ -186,38 +207,42 @@ def format_options(options: list[dict[str, Any]], chosen: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Writing the output folder.
+# Writing the served folder.
 
-def _is_export_file(path: Path) -> bool:
-    """True for the files an export writes (model.json, metadata.json, weight shards)."""
-    return path.is_file() and any(path.match(pattern) for pattern in _EXPORT_FILE_PATTERNS)
+def version_hash(web_dir: Path, metadata_fields: dict[str, Any]) -> str:
+    """The version name: a hash of what the browser loads plus the fields that change answers (categories, decision)."""
+    digest = hashlib.sha256(json.dumps(metadata_fields, sort_keys=True).encode())
+    digest.update(content_version(web_dir).encode())
+    return digest.hexdigest()[:12]
 
 
-def replace_directory(staged: Path, out_dir: Path) -> None:
-    """Move ``staged`` to ``out_dir``, replacing an earlier export there, so no reader sees a half-written model."""
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        strangers = [path.name for path in out_dir.iterdir() if not _is_export_file(path)]
-        if strangers:
-            raise ExportError(
-                f"refusing to replace {out_dir}: it holds files an export does not write ({', '.join(sorted(strangers))})"
-            )
-        previous = out_dir.with_name(f".{out_dir.name}.previous-{os.getpid()}")
-        os.rename(out_dir, previous)
-        try:
-            os.rename(staged, out_dir)
-        except OSError:
-            os.rename(previous, out_dir)
-            raise
-        shutil.rmtree(previous)
-    else:
-        os.rename(staged, out_dir)
+def save_served_keras(model: Any, quantization: str | None, path: Path) -> str:
+    """Save the server's twin of the web model (weights quantized as in the browser); return its sha256."""
+    apply_to_model(model, quantization).save(path)
+    return file_sha256(path)
+
+
+def install_version(staged: Path, set_dir: Path, version: str) -> Path:
+    """Move a staged version folder to ``set_dir/version``; an identical version already there is kept.
+
+    Versions are immutable and named by content, so an existing folder of the same name
+    already holds this model: it is never overwritten under a server that may be reading it.
+    """
+    target = set_dir / version
+    if target.is_dir():
+        return target
+    set_dir.mkdir(parents=True, exist_ok=True)
+    os.rename(staged, target)
+    return target
 
 
 def export_model(
     model_dir: Path,
-    out_dir: Path,
+    served_dir: Path,
     *,
+    set_name: str = DEFAULT_SET,
+    title: str | None = None,
+    promote: bool = True,
     quantization: str | None = AUTO,
     tolerance_pp: float = DEFAULT_TOLERANCE_PP,
     data_dir: Path | None = None,
@@ -228,8 +253,10 @@ def export_model(
     max_weights_kb: float | None = DEFAULT_MAX_WEIGHTS_KB,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Convert ``model_dir/model.keras`` into a web model in ``out_dir``; return the metadata written."""
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    """Export ``model_dir/model.keras`` as a new version of ``served_dir/<set_name>/`` (made current unless
+    ``promote`` is False); return the metadata written. The version folder is the whole deployable unit."""
+    model_dir, served_dir = Path(model_dir), Path(served_dir)
+    set_folder = served.set_dir(served_dir, set_name)
     if quantization != AUTO:
         check_quantization(quantization)
     if tolerance_pp < 0:
@@ -238,11 +265,14 @@ def export_model(
     if not model_path.is_file():
         raise ExportError(f"no Keras model at {model_path}: train one with `make train`")
     card = read_card(model_dir)
-    chosen_categories = check_categories(card["categories"], categories)
+    chosen_categories = check_categories(card_categories(card), categories, set_name)
+    outputs = card_outputs(card, chosen_categories)
+    if title is None and set_name not in CATEGORY_SETS:
+        raise ExportError(f"{set_name!r} is not a named set: give it a --title")
     import keras  # Late: the checks above answer in a fraction of a second without TensorFlow.
 
     model = keras.models.load_model(model_path, compile=False)
-    check_model_shapes(model, chosen_categories)
+    check_model_shapes(model, outputs)
 
     test_split = inputs.load_test_split(data_dir) if data_dir is not None else None
     if test_split is None and quantization == AUTO:
@@ -251,12 +281,12 @@ def export_model(
             "run `make data` (or pass --data), or choose --quantization none|float16|uint8"
         )
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
+    set_folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=set_folder))
     try:
         saved_model = staging / "saved_model"
         model.export(str(saved_model), format="tf_saved_model", verbose=False)
-        options, candidates = _measure_options(model, saved_model, staging, test_split, chosen_categories, log)
+        options, candidates = _measure_options(model, saved_model, staging, test_split, outputs, log)
         chosen = choose_quantization(options, quantization, tolerance_pp, allow_accuracy_drop)
         log(format_options(options, chosen))
         chosen_option = next(option for option in options if option["quantization"] == chosen)
@@ -283,21 +313,33 @@ def export_model(
             "evaluated_on": (f"test split of {data_dir} ({len(test_split[1])} bitmaps)" if test_split else None),
             "options": options,
         }
+        # The server loads this twin as it is: quantizing it here keeps export code off the serving path.
+        keras_sha256 = save_served_keras(model, chosen, web_dir / KERAS_FILENAME)
+        answer_fields = {"set": set_name, "categories": chosen_categories, "outputs": outputs,
+                         "decision": card_decision(card, outputs)}
         written = metadata.build_metadata(
-            version=content_version(web_dir),
+            version=version_hash(web_dir, answer_fields),
             categories=chosen_categories,
             quantization=chosen,
+            set_name=set_name,
+            title=title,
+            outputs=outputs,
+            decision=answer_fields["decision"],
             metrics=card.get("metrics") or {},
-            keras_model_sha256=file_sha256(model_path),
+            keras_model_sha256=keras_sha256,
             quantization_report=report,
         )
+        written["source_keras_model_sha256"] = file_sha256(model_path)
         written["parity"] = parity_report
         metadata.write_metadata(web_dir, written)
-        replace_directory(web_dir, out_dir)
+        target = install_version(web_dir, set_folder, written["version"])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log(f"wrote {out_dir} (version {written['version']}, {quantization_label(chosen)}, "
-        f"{chosen_option['weights_bytes'] / 1024:.1f} KB of weights)")
+    if promote:
+        served.promote(served_dir, set_name, written["version"])
+    log(f"wrote {target} (version {written['version']}, {quantization_label(chosen)}, "
+        f"{chosen_option['weights_bytes'] / 1024:.1f} KB of weights)"
+        + (f"; {set_name} now serves it" if promote else "; not promoted"))
     return written
 
 

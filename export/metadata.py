@@ -1,153 +1,17 @@
-"""metadata.json: what the browser and the Python server need to know about an exported model.
+"""Re-exports ``preprocessing.model_metadata``, where the metadata.json schema now lives (old imports keep working)."""
 
-The file sits beside model.json. The web app reads its categories, input shape and
-preprocessing spec at runtime, so no category name or constant is duplicated in JavaScript.
-This module imports nothing heavy: the web app validates metadata without TensorFlow.
-"""
-
-from __future__ import annotations
-
-import hashlib
-import json
-import os
-import subprocess
-from collections.abc import Sequence
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
-
-from preprocessing import spec
-
-EXPECTED_FORMAT = "tfjs-graph-model"
-METADATA_FILENAME = "metadata.json"
-MODEL_FILENAME = "model.json"
-ALLOWED_QUANTIZATIONS = (None, "float16", "uint8")
-
-
-class MetadataError(ValueError):
-    """An exported model's metadata is missing, unreadable or does not match this code."""
-
-
-def validate_metadata(metadata: dict[str, Any], expected_categories: Sequence[str] | None = None) -> dict[str, Any]:
-    """Return ``metadata`` unchanged if it describes a model this code can serve; else raise MetadataError."""
-    if not isinstance(metadata, dict):
-        raise MetadataError(f"the model metadata must be a JSON object, not {type(metadata).__name__}")
-    if metadata.get("format") != EXPECTED_FORMAT:
-        raise MetadataError(f"the model format is {metadata.get('format')!r}, expected {EXPECTED_FORMAT!r}")
-    _check_categories(metadata.get("categories"), expected_categories)
-    expected_shape = spec.spec_dict()["input_shape"]
-    if metadata.get("input_shape") != expected_shape:
-        raise MetadataError(f"the model's input_shape is {metadata.get('input_shape')!r}, expected {expected_shape!r}")
-    preprocessing = metadata.get("preprocessing")
-    version = preprocessing.get("version") if isinstance(preprocessing, dict) else None
-    if version != spec.SPEC_VERSION:
-        raise MetadataError(
-            f"the model was exported for preprocessing version {version!r}, but this code implements "
-            f"{spec.SPEC_VERSION!r}: retrain or re-export the model"
-        )
-    if "quantization" not in metadata or metadata["quantization"] not in ALLOWED_QUANTIZATIONS:
-        raise MetadataError(
-            f"the model's quantization is {metadata.get('quantization', '<missing>')!r}, "
-            f"expected one of {list(ALLOWED_QUANTIZATIONS)!r}"
-        )
-    if not isinstance(metadata.get("version"), str) or not metadata["version"]:
-        raise MetadataError("the model metadata has no version (the exporter writes a content hash)")
-    model_url = metadata.get("model_url", MODEL_FILENAME)
-    if not isinstance(model_url, str) or not model_url:
-        raise MetadataError(f"the model metadata's model_url is {model_url!r}, expected a file name")
-    return metadata
-
-
-def _check_categories(categories: Any, expected_categories: Sequence[str] | None) -> None:
-    """Raise MetadataError unless ``categories`` is a non-empty list of unique strings (equal to the expected ones)."""
-    # Two is the least a classifier can choose between, and model.js refuses fewer.
-    if not isinstance(categories, list) or len(categories) < 2:
-        raise MetadataError(f"the model metadata needs a list of at least two categories, not {categories!r}")
-    if not all(isinstance(name, str) and name for name in categories):
-        raise MetadataError(f"the model's categories must be non-empty strings: {categories!r}")
-    if len(set(categories)) != len(categories):
-        raise MetadataError(f"the model's categories repeat: {categories!r}")
-    if expected_categories is not None and list(categories) != list(expected_categories):
-        raise MetadataError(
-            f"the model's categories {list(categories)!r} differ from the expected {list(expected_categories)!r} "
-            "(names and order must match)"
-        )
-
-
-def load_metadata(model_dir: Path, expected_categories: Sequence[str] | None = None) -> dict[str, Any]:
-    """Read and validate ``model_dir/metadata.json``; raise MetadataError saying what is wrong."""
-    path = Path(model_dir) / METADATA_FILENAME
-    if not path.is_file():
-        raise MetadataError(f"no exported model at {Path(model_dir)}: run `make export`")
-    try:
-        metadata = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MetadataError(f"cannot read {path}: {error}") from error
-    validate_metadata(metadata, expected_categories)
-    if not (Path(model_dir) / metadata.get("model_url", MODEL_FILENAME)).is_file():
-        raise MetadataError(f"{path} names {metadata.get('model_url', MODEL_FILENAME)!r}, which is missing: run `make export`")
-    return metadata
-
-
-def build_metadata(
-    *,
-    version: str,
-    categories: Sequence[str],
-    quantization: str | None,
-    metrics: dict[str, Any] | None = None,
-    keras_model_sha256: str | None = None,
-    quantization_report: dict[str, Any] | None = None,
-    git_commit: str | None = None,
-    created: str | None = None,
-) -> dict[str, Any]:
-    """Assemble a metadata dict in the shape the web app reads, and validate it."""
-    metadata = {
-        "format": EXPECTED_FORMAT,
-        "model_url": MODEL_FILENAME,
-        "version": version,
-        "categories": list(categories),
-        "input_shape": spec.spec_dict()["input_shape"],
-        "preprocessing": spec.spec_dict(),
-        "quantization": quantization,
-        "metrics": metrics or {},
-        "keras_model_sha256": keras_model_sha256,
-        "quantization_report": quantization_report,
-        "created": created or datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "git_commit": git_commit if git_commit is not None else current_git_commit(),
-    }
-    return validate_metadata(metadata)
-
-
-def write_metadata(model_dir: Path, metadata: dict[str, Any]) -> Path:
-    """Validate ``metadata`` and write it to ``model_dir/metadata.json`` (via a temporary file)."""
-    validate_metadata(metadata)
-    path = Path(model_dir) / METADATA_FILENAME
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(metadata, indent=2) + "\n")
-    os.replace(partial, path)
-    return path
-
-
-def current_git_commit() -> str | None:
-    """The repository's HEAD commit, or None outside a git checkout."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks: ``keras_model_sha256`` ties a web model to its Keras file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from preprocessing.model_metadata import (  # noqa: F401
+    ALLOWED_QUANTIZATIONS,
+    EXPECTED_FORMAT,
+    KERAS_FILENAME,
+    METADATA_FILENAME,
+    MODEL_FILENAME,
+    MetadataError,
+    build_metadata,
+    current_git_commit,
+    file_sha256,
+    load_metadata,
+    validate_metadata,
+    with_defaults,
+    write_metadata,
+)

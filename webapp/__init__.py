@@ -10,7 +10,6 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from export.metadata import load_metadata
 from webapp import config
 
 # Secrets that tutorials and examples use: a deployment with one of them has no secret at all.
@@ -31,8 +30,9 @@ def _check_secret_key(app: Flask) -> None:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the app: defaults, then instance/config.py, then FLASK_* env vars (or test_config).
 
-    Raises ``export.metadata.MetadataError`` if the exported web model is missing or does not
-    match this code (categories, preprocessing version): the app refuses to start.
+    Raises ``webapp.predictor.UnknownModel`` if MODEL_DIR serves no default model set, and
+    ``preprocessing.model_metadata.MetadataError`` if its current version does not match this
+    code (preprocessing version, outputs): the app refuses to start.
     """
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(config.defaults(app.instance_path))
@@ -52,13 +52,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
-    # Fail fast: a server whose model does not match its code would guess wrongly for everyone.
-    app.extensions["doodles.metadata"] = load_metadata(
-        Path(app.config["WEB_MODEL_DIR"]), expected_categories=app.config["CATEGORIES"]
-    )
-    Path(app.config["DRAWINGS_DIR"]).mkdir(parents=True, exist_ok=True)
+    from webapp import api, cli, compression, db, pages, predictor, security
 
-    from webapp import api, cli, compression, db, pages, security
+    # Fail fast: a server whose model does not match its code would guess wrongly for everyone.
+    predictor.init_app(app)
+    Path(app.config["DRAWINGS_DIR"]).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
     security.init_app(app)

@@ -1,4 +1,4 @@
-"""The JSON API: predict, contribute a drawing, counts, the model's metadata and health.
+"""The JSON API: predict, contribute a drawing, counts, the served models' metadata and health.
 
 Each view reads its input through ``validation`` (which raises ``RequestError`` with the
 status to answer), then does one thing. Every error under /api/ is answered as JSON
@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from preprocessing import decision
+from preprocessing.model_metadata import MetadataError
 from webapp import security
 from webapp.db import get_db
-from webapp.predictor import PredictorError, get_predictor
+from webapp.predictor import PredictorError, ServedModel, UnknownModel, current_model, get_registry
 from webapp.store import Contribution, count_drawings, drawings_by_label, save_drawing
 from webapp.validation import (
     DrawingLimits,
@@ -43,9 +45,19 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 DATABASE_BUSY_RETRY_SECONDS = 1
 
 
-def _metadata() -> dict[str, Any]:
-    """The exported model's metadata.json, loaded and checked when the app started."""
-    return current_app.extensions["doodles.metadata"]
+def _requested_set(payload: dict[str, Any] | None = None) -> str | None:
+    """The model set a request names: ``"set"`` in its JSON, else ``?set=`` or a form field; None for the default."""
+    name = payload.get("set") if payload is not None else None
+    if name is None:
+        name = request.args.get("set") or (request.form.get("set") if request.mimetype in FORM_TYPES else None)
+    if name is not None and not isinstance(name, str):
+        raise RequestError('"set" must be the name of a model set')
+    return name or None
+
+
+def _metadata(set_name: str | None = None) -> dict[str, Any]:
+    """The metadata.json of a set's current version (the default set's when None), resolved once per request."""
+    return current_model(set_name).metadata
 
 
 def _json_payload() -> dict[str, Any]:
@@ -56,55 +68,70 @@ def _json_payload() -> dict[str, Any]:
     return json_object(request.get_data(cache=False))
 
 
-def _predict_bitmap() -> np.ndarray:
-    """The bitmap to classify, from JSON strokes, a JSON image, or the form field ``image``."""
+def _predict_input() -> tuple[np.ndarray, tuple[float, int] | None, str | None]:
+    """The bitmap to classify, the drawing's (extent, points) when strokes were sent, and the requested set.
+
+    Strokes come as JSON; an image as JSON or in the form field ``image``. The extent is
+    measured on the strokes as sent, before normalisation scales every drawing to one size.
+    """
     image_limits = ImageLimits.from_config(current_app.config)
     if request.mimetype in FORM_TYPES:
+        set_name = _requested_set()
         upload = request.files.get("image")
         if upload is not None:
-            return image_bitmap(upload.read(), image_limits)
+            return image_bitmap(upload.read(), image_limits), None, set_name
         if "image" not in request.form:
             raise RequestError('send the image in the form field "image"')
-        return image_bitmap(decode_base64_image(request.form["image"]), image_limits)
+        return image_bitmap(decode_base64_image(request.form["image"]), image_limits), None, set_name
     if request.mimetype != JSON_TYPE:
         raise UnsupportedMediaType(f"send {JSON_TYPE} (strokes or image) or a form with an image field")
     payload = _json_payload()
+    set_name = _requested_set(payload)
     if ("strokes" in payload) == ("image" in payload):
         raise RequestError('send either "strokes" or "image"')
     if "strokes" in payload:
-        return drawing_bitmap(payload["strokes"], DrawingLimits.from_config(current_app.config))
-    return image_bitmap(decode_base64_image(payload["image"]), image_limits)
+        strokes = parse_drawing(payload["strokes"], DrawingLimits.from_config(current_app.config))
+        return strokes_bitmap(strokes), stroke_extent(strokes), set_name
+    return image_bitmap(decode_base64_image(payload["image"]), image_limits), None, set_name
 
 
-def _ranked(probabilities: dict[str, float]) -> list[dict[str, Any]]:
-    """Categories with their probabilities, most likely first."""
-    ordered = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
-    return [{"label": label, "probability": probability} for label, probability in ordered]
+def stroke_extent(strokes: list[np.ndarray]) -> tuple[float, int]:
+    """The longest side of the strokes' bounding box, in the client's coordinates, and their number of points."""
+    points = np.concatenate(strokes)
+    return float(np.ptp(points, axis=0).max()), len(points)
+
+
+def _model_answer(model: ServedModel) -> dict[str, str]:
+    """Which model answered: its version and set."""
+    return {"version": model.version, "set": model.set_name}
 
 
 @bp.post("/predict")
 def predict() -> dict[str, Any]:
-    """Classify one drawing: the top label, every category's probability, and the model version."""
-    bitmap = _predict_bitmap()
-    predictor = get_predictor()
-    probabilities = predictor.probabilities(bitmap)
-    ranked = _ranked(probabilities)
+    """Classify one drawing: the label (null for "none of these" or too small), the state, every output's probability."""
+    bitmap, size, set_name = _predict_input()
+    model = current_model(set_name)
+    probabilities = get_registry().predictor(model).probabilities(bitmap)
+    extent, points = size if size is not None else (None, None)
+    answer = decision.decide(probabilities, model.metadata["decision"], extent, points)
     return {
-        "label": ranked[0]["label"],
+        "label": answer.label,
+        "state": answer.state,
         "probabilities": probabilities,
-        "model": {"version": predictor.version},
+        "model": _model_answer(model),
     }
 
 
-def _guess(bitmap: np.ndarray) -> tuple[str | None, float | None, str | None]:
-    """The model's guess for a contribution, or Nones: a contribution never fails for the model's sake."""
+def _guess(bitmap: np.ndarray, set_name: str | None = None) -> tuple[str | None, float | None, str | None]:
+    """The model's top output for a contribution ("other" included), or Nones: a contribution never fails for the model's sake."""
     try:
-        predictor = get_predictor()
-        top = _ranked(predictor.probabilities(bitmap))[0]
+        model = current_model(set_name)
+        probabilities = get_registry().predictor(model).probabilities(bitmap)
     except Exception:
         logger.exception("No guess stored with a contribution: the model could not run")
         return None, None, None
-    return top["label"], top["probability"], predictor.version
+    top = max(probabilities, key=lambda name: probabilities[name])
+    return top, probabilities[top], model.version
 
 
 @bp.post("/drawings")
@@ -151,10 +178,35 @@ def drawing_stats() -> dict[str, Any]:
     return {"total": sum(by_label.values()), "by_label": by_label}
 
 
+def _files_url(model: ServedModel) -> str:
+    """Where the version's immutable files are served, ending in a slash: prefix of ``model_url``."""
+    return url_for("pages.model_file", set_name=model.set_name, version=model.version, filename="x")[:-1]
+
+
 @bp.get("/model")
-def model_metadata() -> dict[str, Any]:
-    """The served model's metadata.json."""
-    return _metadata()
+def model_metadata() -> Response:
+    """The current metadata.json of ``?set=`` (the default set when absent) plus ``files_url``; ETag = version.
+
+    The version changes whenever anything in the answer does, so a page polling with
+    If-None-Match gets a bodiless 304 until a new version is promoted.
+    """
+    model = current_model(_requested_set())
+    response = jsonify({**model.metadata, "files_url": _files_url(model)})
+    response.set_etag(model.version)
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+@bp.get("/models")
+def models() -> dict[str, Any]:
+    """Every served model set with its title, current version and categories; the default set's name."""
+    registry = get_registry()
+    sets = []
+    for name in registry.sets():
+        model = current_model(name)
+        sets.append({"name": name, "title": model.metadata["title"], "version": model.version,
+                     "categories": model.metadata["categories"]})
+    return {"sets": sets, "default": registry.default_set}
 
 
 @bp.get("/health")
@@ -200,10 +252,15 @@ def handle_database_busy(error: sqlite3.OperationalError) -> Response:
     return _json_error("the database is busy; try again", 503, {"Retry-After": str(DATABASE_BUSY_RETRY_SECONDS)})
 
 
-def handle_predictor_error(error: PredictorError) -> Response:
-    """The Keras model could not be loaded: 503, with the reason only in the server log."""
+def handle_predictor_error(error: PredictorError | MetadataError) -> Response:
+    """The Keras model (or a newly promoted version's metadata) is unusable: 503, the reason only in the log."""
     logger.error("The prediction model is unavailable: %s", error)
     return _json_error("the prediction model is unavailable on this server", 503)
+
+
+def handle_unknown_model(error: UnknownModel) -> Response:
+    """A model set or version MODEL_DIR does not hold: 404 JSON, wherever it was asked for."""
+    return _json_error(str(error) if _is_api_request() else "no such model file", 404)
 
 
 def handle_unexpected_error(error: Exception) -> Response | HTTPException:
@@ -223,4 +280,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(sqlite3.OperationalError, handle_database_busy)
     app.register_error_handler(PredictorError, handle_predictor_error)
+    app.register_error_handler(MetadataError, handle_predictor_error)
+    app.register_error_handler(UnknownModel, handle_unknown_model)
     app.register_error_handler(Exception, handle_unexpected_error)

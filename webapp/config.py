@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from training.categories import DEFAULT_CATEGORIES
+from preprocessing.categories import DEFAULT_SET
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -36,10 +36,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
     return {
         "DATABASE": str(instance / "doodles.sqlite3"),
         "DRAWINGS_DIR": str(instance / "drawings"),
-        "WEB_MODEL_DIR": str(PACKAGE_DIR / "static" / "model"),
-        "KERAS_MODEL": str(REPO_DIR / "models" / "default" / "model.keras"),
-        # The exported model must classify exactly these, in this order.
-        "CATEGORIES": list(DEFAULT_CATEGORIES),
+        # The served model folder that `make export` writes: served/<set>/CURRENT and its versions.
+        "MODEL_DIR": str(REPO_DIR / "served"),
+        "DEFAULT_MODEL_SET": DEFAULT_SET,  # The set pages and the API use when a request names none.
+        "TEST_HOOKS": False,  # Pages expose window.__doodles (predict any strokes) for tests and benchmarks.
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         # Flask's form parser has its own, smaller limit; a data URL in a form field may use the whole body.
         "MAX_FORM_MEMORY_SIZE": MAX_CONTENT_LENGTH,

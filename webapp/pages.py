@@ -1,9 +1,9 @@
-"""The two pages people use: draw & recognise, and contribute a labelled drawing.
+"""The two pages people use (draw & recognise, contribute a labelled drawing) and the served model files.
 
-The pages are static shells: the browser fetches the exported model's ``metadata.json``
-(categories, preprocessing spec) and runs the model itself, so no category name is ever
-rendered here. URLs reach the JavaScript through ``data-*`` attributes, because the
-Content-Security-Policy allows no inline script.
+The pages are static shells: the browser fetches the served model's metadata from
+``/api/model`` (categories, preprocessing spec, ``files_url``) and runs the model itself, so
+no category name is ever rendered here. URLs reach the JavaScript through ``data-*``
+attributes, because the Content-Security-Policy allows no inline script.
 """
 
 from __future__ import annotations
@@ -11,16 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
+from werkzeug.exceptions import NotFound
+
+from webapp.predictor import UnknownModel, get_registry
 
 bp = Blueprint("pages", __name__)
 
 
 def _page_urls() -> dict[str, Any]:
-    """URLs and constants every page hands to its JavaScript."""
+    """URLs and switches every page hands to its JavaScript."""
     return {
-        "metadata_url": url_for("static", filename="model/metadata.json"),
+        "metadata_url": url_for("api.model_metadata", set=get_registry().default_set),
+        "models_url": url_for("api.models"),
         # The WASM backend fetches its .wasm binaries from this folder, never from a CDN.
         "vendor_url": url_for("static", filename="vendor/"),
+        # window.__doodles (predict any strokes from the console) only where tests ask for it.
+        "test_hooks": bool(current_app.config["TEST_HOOKS"]),
     }
 
 
@@ -35,18 +41,22 @@ def contribute() -> str:
     """Draw a chosen category and store it on the server as a labelled drawing."""
     return render_template(
         "contribute.html",
-        drawings_url="/api/drawings",
-        stats_url="/api/drawings/stats",
+        drawings_url=url_for("api.create_drawing"),
+        stats_url=url_for("api.drawing_stats"),
         **_page_urls(),
     )
 
 
-@bp.get("/static/model/<path:filename>")
-def model_file(filename: str) -> Response:
-    """The exported web model, from WEB_MODEL_DIR: the folder whose metadata the app checked at start-up.
+@bp.get("/models/<set_name>/<version>/<filename>")
+def model_file(set_name: str, version: str, filename: str) -> Response:
+    """A file of one served version (model.json, shards, metadata.json, model.keras), cached for good.
 
-    This rule is more specific than Flask's ``/static/<path:filename>``, so it wins for the
-    model's URLs; browsers therefore load the very model the server validated and mirrors.
+    A version folder never changes once written (``security`` sends Cache-Control immutable).
+    An unknown set or version is a 404 JSON answer (``UnknownModel``), and
+    ``send_from_directory`` refuses any name outside the version folder.
     """
-    return send_from_directory(current_app.config["WEB_MODEL_DIR"], filename)
-
+    model = get_registry().version(set_name, version)
+    try:
+        return send_from_directory(model.directory, filename)
+    except NotFound:
+        raise UnknownModel(f"no file {filename!r} in version {version!r} of model set {set_name!r}") from None

@@ -40,18 +40,27 @@ SECURITY_HEADERS = {
 }
 
 # Caching (docs/api.md explains the choice). TF.js in vendor/ changes only when the pinned
-# package is upgraded, so browsers may keep it a day. The model's file names do not carry
-# its version, so model files, like the pages and the app's own scripts, are revalidated on
-# every use: a 304 costs one round trip and a re-exported model is never mixed with a stale one.
+# package is upgraded, so browsers may keep it a day. A model version's files sit under
+# /models/<set>/<version>/ and never change, so they are cached for good; which version is
+# current comes from /api/model, revalidated on every use (ETag = version, a 304 costs one
+# round trip). Pages and the app's own scripts are revalidated too.
 VENDOR_CACHE_CONTROL = "public, max-age=86400"
 REVALIDATE_CACHE_CONTROL = "no-cache"
 API_CACHE_CONTROL = "no-store"
+IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+MODEL_FILES_PREFIX = "/models/"
+MODEL_METADATA_PATH = "/api/model"
 
 
-def cache_control_for(path: str, static_url_path: str) -> str:
-    """The Cache-Control value for a response to ``path``."""
+def cache_control_for(path: str, static_url_path: str, status: int = 200) -> str:
+    """The Cache-Control value for a response to ``path`` with ``status``."""
     if path.startswith(f"{static_url_path}/vendor/"):
         return VENDOR_CACHE_CONTROL
+    if path.startswith(MODEL_FILES_PREFIX):
+        # Only a found file is forever: a 404 may become a file when that version is exported.
+        return IMMUTABLE_CACHE_CONTROL if status in (200, 206, 304) else API_CACHE_CONTROL
+    if path == MODEL_METADATA_PATH:
+        return REVALIDATE_CACHE_CONTROL
     if path.startswith("/api/"):
         return API_CACHE_CONTROL
     return REVALIDATE_CACHE_CONTROL
@@ -61,7 +70,8 @@ def add_headers(response: Response) -> Response:
     """Add the security headers and a Cache-Control to every response."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    response.headers["Cache-Control"] = cache_control_for(request.path, current_app.static_url_path)
+    response.headers["Cache-Control"] = cache_control_for(request.path, current_app.static_url_path,
+                                                          response.status_code)
     return response
 
 

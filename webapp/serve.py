@@ -8,6 +8,7 @@ not wait for TensorFlow and a broken deployment fails here, not on a request.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -44,14 +45,17 @@ def main(argv: list[str] | None = None) -> None:
     """Create the app, warm up its model, and serve until interrupted."""
     arguments = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Hosting convention: a plain MODEL_DIR names the served folder too (FLASK_MODEL_DIR wins).
+    if os.environ.get("MODEL_DIR") and not os.environ.get("FLASK_MODEL_DIR"):
+        os.environ["FLASK_MODEL_DIR"] = json.dumps(os.path.abspath(os.environ["MODEL_DIR"]))
     try:
         app = create_app()
         predictor = get_predictor(app)
     except (ValueError, OSError, PredictorError) as error:  # Configuration problems: one clear line.
         logger.error("Cannot start: %s", error)
         sys.exit(1)
-    logger.info("Model %s ready (%d categories); drawings in %s", predictor.version, len(predictor.categories),
-                app.config["DRAWINGS_DIR"])
+    logger.info("Model %s ready (%d outputs) from %s; drawings in %s", predictor.version, len(predictor.outputs),
+                app.config["MODEL_DIR"], app.config["DRAWINGS_DIR"])
     logger.info("Serving on http://%s:%d/", arguments.host, arguments.port)
     waitress.serve(
         app,

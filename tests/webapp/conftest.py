@@ -16,9 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from webapp_support import WebModel, build_tiny_model, write_web_model
 
-from export.metadata import write_metadata
+from preprocessing.model_metadata import write_metadata
 from webapp import create_app
-from webapp.predictor import EXTENSION_KEY, Predictor
+from webapp.predictor import Predictor, get_registry
 
 TEST_SECRET_KEY = "webapp-tests"
 
@@ -27,7 +27,7 @@ TEST_SECRET_KEY = "webapp-tests"
 def web_model(tmp_path_factory: pytest.TempPathFactory) -> WebModel:
     """The tiny model and its web-model folder, shared by every test."""
     folder = tmp_path_factory.mktemp("model")
-    web = write_web_model(folder / "web", build_tiny_model(folder / "model.keras"))
+    web = write_web_model(folder / "served", build_tiny_model(folder / "model.keras"))
     write_metadata(web.directory, web.metadata)  # The exporter's own check passes on the fixture.
     return web
 
@@ -35,7 +35,7 @@ def web_model(tmp_path_factory: pytest.TempPathFactory) -> WebModel:
 @pytest.fixture(scope="session")
 def predictor(web_model: WebModel) -> Predictor:
     """One loaded predictor for the session."""
-    return Predictor(web_model.keras_model, web_model.metadata)
+    return Predictor(web_model.directory, web_model.metadata)
 
 
 @pytest.fixture
@@ -49,14 +49,14 @@ def make_app(tmp_path: Path, web_model: WebModel, predictor: Predictor) -> Calla
                 "SECRET_KEY": TEST_SECRET_KEY,
                 "DATABASE": str(tmp_path / "doodles.sqlite3"),
                 "DRAWINGS_DIR": str(tmp_path / "drawings"),
-                "WEB_MODEL_DIR": str(web_model.directory),
-                "KERAS_MODEL": str(web_model.keras_model),
+                "MODEL_DIR": str(web_model.root),
                 "RATE_LIMIT": 0,
                 **overrides,
             }
         )
-        if share_predictor:
-            app.extensions[EXTENSION_KEY] = predictor
+        registry = get_registry(app)
+        if share_predictor and registry.root == web_model.root:
+            registry.adopt(registry.current(), predictor)
         return app
 
     return make

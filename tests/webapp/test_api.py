@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from webapp_support import CROSS, DRAWINGS, SQUARE, store_snapshot
+from webapp_support import CROSS, DRAWINGS, SQUARE, store_snapshot, write_web_model
 from PIL import Image
 
+from preprocessing.decision import decide
 from training.categories import DEFAULT_CATEGORIES
 from webapp.security import CONTENT_SECURITY_POLICY
 
@@ -31,16 +32,19 @@ def square_image(size: int = 120) -> Image.Image:
     return Image.fromarray(pixels)
 
 
-def test_predict_strokes_answers_label_probabilities_and_version(client, web_model):
-    """Strokes in: the top label, one probability per category summing to 1, the model version."""
+def test_predict_strokes_answers_label_state_probabilities_and_model(client, web_model):
+    """Strokes in: the label and state by the decision rule, one probability per output summing to 1, the model."""
     response = client.post("/api/predict", json={"strokes": SQUARE})
     assert response.status_code == 200
     body = response.get_json()
     assert list(body["probabilities"]) == list(DEFAULT_CATEGORIES)
     assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-    assert body["label"] == max(body["probabilities"], key=body["probabilities"].get)
-    assert set(body) == {"label", "probabilities", "model"}
-    assert body["model"] == {"version": web_model.metadata["version"]}
+    top = max(body["probabilities"], key=body["probabilities"].get)
+    expected = decide(body["probabilities"], web_model.metadata["decision"], 190, 5)
+    assert (body["state"], body["label"]) == (expected.state, expected.label)
+    assert body["label"] in (top, None)
+    assert set(body) == {"label", "state", "probabilities", "model"}
+    assert body["model"] == {"version": web_model.metadata["version"], "set": "accessories"}
 
 
 @pytest.mark.parametrize("form", ["json-data-url", "json-bare-base64", "form-field", "multipart-file"])
@@ -99,9 +103,11 @@ def test_contribution_with_an_image_stores_the_image_too(client, app):
     assert f"purse/{drawing_id}.upload.png" in store_snapshot(app)[1]
 
 
-def test_contribution_survives_a_broken_model(make_app, tmp_path):
+def test_contribution_survives_a_broken_model(make_app, web_model, tmp_path):
     """The guess is best effort: with an unloadable Keras model the drawing is still stored, guess NULL."""
-    app = make_app(share_predictor=False, KERAS_MODEL=str(tmp_path / "missing.keras"))
+    broken = write_web_model(tmp_path / "served", web_model.keras_model)
+    (broken.directory / "model.keras").unlink()
+    app = make_app(share_predictor=False, MODEL_DIR=str(broken.root))
     response = app.test_client().post("/api/drawings", json={"label": "sock", "strokes": SQUARE})
     assert response.status_code == 201
     with sqlite3.connect(app.config["DATABASE"]) as connection:
@@ -109,7 +115,7 @@ def test_contribution_survives_a_broken_model(make_app, tmp_path):
     predict = app.test_client().post("/api/predict", json={"strokes": SQUARE})
     assert predict.status_code == 503
     assert "model" in predict.get_json()["error"]
-    assert "missing.keras" not in predict.get_json()["error"]  # Server paths stay in the log.
+    assert "model.keras" not in predict.get_json()["error"]  # Server paths stay in the log.
 
 
 def test_stats_count_every_category_and_add_up(client):
@@ -127,8 +133,9 @@ def test_stats_count_every_category_and_add_up(client):
 
 
 def test_model_and_health(client, web_model):
-    """/api/model is metadata.json; /api/health names the model and counts drawings."""
-    assert client.get("/api/model").get_json() == web_model.metadata
+    """/api/model is metadata.json plus files_url; /api/health names the model and counts drawings."""
+    files_url = "/models/accessories/test-model-1/"
+    assert client.get("/api/model").get_json() == {**web_model.metadata, "files_url": files_url}
     assert client.get("/api/health").get_json() == {"status": "ok", "model": "test-model-1", "drawings": 0}
     client.post("/api/drawings", json={"label": "umbrella", "strokes": SQUARE})
     assert client.get("/api/health").get_json()["drawings"] == 1
@@ -201,7 +208,10 @@ def test_caching_policy(app, client, tmp_path):
     assert script.headers["Cache-Control"] == "no-cache"
     assert client.get("/static/js/model.js", headers={"If-None-Match": script.headers["ETag"]}).status_code == 304
     assert client.get("/api/health").headers["Cache-Control"] == "no-store"
-    assert client.get("/static/model/metadata.json").headers["Cache-Control"] == "no-cache"
+    assert client.get("/api/model").headers["Cache-Control"] == "no-cache"
+    model_file = client.get("/models/accessories/test-model-1/model.json")
+    assert model_file.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get("/models/accessories/test-model-1/nothing.bin").headers["Cache-Control"] == "no-store"
 
 
 def test_stats_after_contributions_through_the_page_url(client):
@@ -211,12 +221,32 @@ def test_stats_after_contributions_through_the_page_url(client):
     assert 'data-stats-url="/api/drawings/stats"' in page
 
 
-def test_model_files_come_from_the_configured_web_model(client, web_model):
-    """/static/model/* serves WEB_MODEL_DIR, the folder validated at start-up, and nothing outside it."""
-    metadata = client.get("/static/model/metadata.json")
+def test_model_files_come_from_the_served_folder(client, web_model):
+    """/models/<set>/<version>/<file> serves MODEL_DIR's version folders, and nothing outside them."""
+    metadata = client.get("/models/accessories/test-model-1/metadata.json")
     assert metadata.status_code == 200
     assert metadata.get_json() == web_model.metadata
-    assert metadata.headers["Cache-Control"] == "no-cache"
-    assert client.get("/static/model/model.json").status_code == 200
-    assert client.get("/static/model/../model.keras").status_code == 404
-    assert client.get("/static/model/%2e%2e/model.keras").status_code == 404
+    assert client.get("/models/accessories/test-model-1/model.json").status_code == 200
+    assert client.get("/models/accessories/test-model-1/model.keras").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/models/accessories/test-model-1/../CURRENT",
+        "/models/accessories/test-model-1/%2e%2e/CURRENT",
+        "/models/accessories/%2e%2e/accessories/CURRENT",
+        "/models/accessories/..%2fother/model.json",
+        "/models/accessories/test-model-1/..%2f..%2fCURRENT",
+        "/models/wardrobe/test-model-1/model.json",
+        "/models/accessories/0123456789ab/model.json",
+        "/models/accessories/test-model-1/missing.json",
+        "/models/..%2faccessories/test-model-1/model.json",
+    ],
+)
+def test_model_files_refuse_unknown_sets_versions_and_traversal(client, path):
+    """Unknown set, unknown version, missing file or a path that climbs out: 404 with a JSON error."""
+    response = client.get(path)
+    assert response.status_code == 404
+    if response.is_json:
+        assert "error" in response.get_json()

@@ -14,7 +14,7 @@ def environment(monkeypatch, tmp_path, web_model):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("FLASK_DATABASE", str(tmp_path / "env.sqlite3"))
     monkeypatch.setenv("FLASK_DRAWINGS_DIR", str(tmp_path / "env-drawings"))
-    monkeypatch.setenv("FLASK_WEB_MODEL_DIR", str(web_model.directory))
+    monkeypatch.setenv("FLASK_MODEL_DIR", str(web_model.root))
     return monkeypatch
 
 

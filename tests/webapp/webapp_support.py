@@ -1,7 +1,9 @@
 """What the web app tests share besides fixtures: sample drawings, the tiny model, store snapshots.
 
 The shipped model is not needed: a seeded Keras model (Input -> Flatten -> Dense softmax)
-and a metadata.json that passes ``export.metadata.validate_metadata`` stand in for it.
+and a metadata.json that passes ``preprocessing.model_metadata.validate_metadata``, laid out
+as a served folder (``<root>/accessories/CURRENT`` and ``<root>/accessories/<version>/``),
+stand in for it.
 A uniquely named module rather than conftest.py, which several test folders have.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +19,8 @@ from typing import Any
 
 from flask import Flask
 
-from export.metadata import build_metadata
-from training.categories import DEFAULT_CATEGORIES
+from preprocessing.categories import DEFAULT_CATEGORIES, DEFAULT_SET
+from preprocessing.model_metadata import build_metadata
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED = 1337
@@ -29,10 +32,14 @@ ZIGZAG = [[[0, 30, 60, 90, 120, 150], [0, 80, 0, 80, 0, 80]]]
 DRAWINGS = {"square": SQUARE, "cross": CROSS, "zigzag": ZIGZAG}
 
 
+TEST_VERSION = "test-model-1"
+
+
 @dataclass(frozen=True)
 class WebModel:
-    """A test web-model folder (metadata.json, model.json) and the Keras file it was 'exported' from."""
+    """A test served folder (``root``, MODEL_DIR), its current version's folder, Keras twin and metadata."""
 
+    root: Path
     directory: Path
     keras_model: Path
     metadata: dict[str, Any]
@@ -50,24 +57,32 @@ def build_tiny_model(path: Path, categories: int = len(DEFAULT_CATEGORIES), seed
     return path
 
 
-def write_web_model(directory: Path, keras_model: Path, **overrides: Any) -> WebModel:
-    """Write metadata.json for ``keras_model`` (fields replaced by ``overrides``) and a placeholder model.json.
+def write_web_model(root: Path, keras_model: Path, *, set_name: str = DEFAULT_SET, version: str = TEST_VERSION,
+                    current: bool = True, **overrides: Any) -> WebModel:
+    """Write version ``version`` of ``set_name`` under the served folder ``root`` and (by default) make it current.
 
-    The metadata comes from the exporter's own ``build_metadata``; overrides are written
-    unvalidated on purpose, so tests can make metadata the app must refuse.
+    The folder holds a copy of ``keras_model``, a placeholder model.json and metadata.json
+    from the exporter's own ``build_metadata``; overrides are written unvalidated on purpose,
+    so tests can make metadata the app must refuse.
     """
+    directory = root / set_name / version
     directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(keras_model, directory / "model.keras")
     metadata = build_metadata(
-        version="test-model-1",
+        version=version,
         categories=DEFAULT_CATEGORIES,
         quantization=None,
+        set_name=set_name,
+        title=set_name if set_name != DEFAULT_SET else None,
         keras_model_sha256=hashlib.sha256(keras_model.read_bytes()).hexdigest(),
         git_commit="test",
     )
     metadata.update(overrides)
     (directory / "metadata.json").write_text(json.dumps(metadata, indent=2))
     (directory / "model.json").write_text("{}")
-    return WebModel(directory, keras_model, metadata)
+    if current:
+        (root / set_name / "CURRENT").write_text(version + "\n")
+    return WebModel(root, directory, directory / "model.keras", metadata)
 
 
 def store_snapshot(app: Flask) -> tuple[int, list[str]]:

@@ -54,13 +54,16 @@ export function setUpDrawingPage() {
       // Benchmarks read the time from navigation to a usable model from this mark.
       performance.mark('model-ready');
       // A hook for tests and benchmarks: the same predict() the page uses, on any strokes.
-      window.__doodles = {
-        predictStrokes: (strokes) => loaded.predict(strokes),
-        predictBitmap: (bitmap) => loaded.predictBitmap(bitmap),
-        getStrokes: () => canvas.strokes,
-        backend: loaded.backend,
-        version: loaded.version,
-      };
+      // Production pages leave it out; the server renders the switch only under TEST_HOOKS.
+      if (config.testHooks) {
+        window.__doodles = {
+          predictStrokes: (strokes) => loaded.predict(strokes),
+          predictBitmap: (bitmap) => loaded.predictBitmap(bitmap),
+          getStrokes: () => canvas.strokes,
+          backend: loaded.backend,
+          version: loaded.version,
+        };
+      }
       // Someone may have drawn while the model loaded.
       if (!canvas.isEmpty) live.schedule();
       return loaded;

@@ -82,22 +82,26 @@ export async function loadClassifier({ metadata, metadataUrl, vendorUrl, backend
   const tf = window.tf;
   if (!tf) throw new Error('TensorFlow.js did not load');
   const backendInUse = await chooseBackend(tf, vendorUrl, backend);
-  const modelUrl = new URL(metadata.model_url || 'model.json', new URL(metadataUrl, window.location.href));
+  // /api/model says where the version's immutable files are; a bare metadata.json sits beside them.
+  const filesUrl = new URL(metadata.files_url || './', new URL(metadataUrl, window.location.href));
+  const modelUrl = new URL(metadata.model_url || 'model.json', filesUrl);
   const model = await tf.loadGraphModel(modelUrl.href);
   const spec = metadata.preprocessing;
   const categories = metadata.categories;
+  // The output units: the categories, plus "other" when the model can say "none of these".
+  const outputNames = metadata.outputs || categories;
 
   // Warm up once: the first run compiles kernels and allocates, the slow part.
   const warmUp = tf.tidy(() => model.predict(tf.zeros(inputShape)));
   const outputs = warmUp.size;
   await warmUp.data();
   warmUp.dispose();
-  if (outputs !== categories.length) {
+  if (outputs !== outputNames.length) {
     model.dispose();
-    throw new Error(`the model has ${outputs} outputs but its metadata lists ${categories.length} categories`);
+    throw new Error(`the model has ${outputs} outputs but its metadata lists ${outputNames.length}`);
   }
 
-  /** The model's probabilities for one preprocessed bitmap, in the metadata's category order. */
+  /** The model's probabilities for one preprocessed bitmap, in the metadata's output order. */
   async function predictBitmap(bitmap) {
     const output = tf.tidy(() => model.predict(tf.tensor(bitmap, inputShape, 'float32')));
     try {
@@ -107,10 +111,55 @@ export async function loadClassifier({ metadata, metadataUrl, vendorUrl, backend
     }
   }
 
-  /** Rank the categories for a drawing in Quick Draw's stroke format. */
+  /** Rank the outputs ("other" included) for a drawing in Quick Draw's stroke format. */
   async function predict(strokes) {
-    return rankCategories(await predictBitmap(drawingToBitmap(strokes, spec)), categories);
+    return rankCategories(await predictBitmap(drawingToBitmap(strokes, spec)), outputNames);
   }
 
-  return { backend: backendInUse, categories, version: metadata.version, predict, predictBitmap };
+  return {
+    backend: backendInUse, categories, outputs: outputNames, decision: metadata.decision,
+    version: metadata.version, predict, predictBitmap,
+  };
+}
+
+/** Longest side of the strokes' bounding box (in the coordinates given) and the number of points. */
+export function drawingExtent(strokes) {
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity, points = 0;
+  for (const [xs, ys] of strokes) {
+    for (let index = 0; index < xs.length; index += 1) {
+      minX = Math.min(minX, xs[index]); maxX = Math.max(maxX, xs[index]);
+      minY = Math.min(minY, ys[index]); maxY = Math.max(maxY, ys[index]);
+      points += 1;
+    }
+  }
+  return points ? { extent: Math.max(maxX - minX, maxY - minY), points } : { extent: 0, points: 0 };
+}
+
+const MIN_POINTS = 2;
+
+/**
+ * The decision rule (CONTRACTS §3), twin of preprocessing/decision.py and checked against the
+ * same vectors (tests/golden/decision.json). `probabilities` maps each output name to its
+ * probability; `decision` is metadata.json's block; `extent`/`points` null skip the size check.
+ * Returns `{state: 'named'|'unsure'|'other'|'too-small', label: string|null}`.
+ */
+export function decide(probabilities, decision, extent = null, points = null) {
+  if ((extent !== null && extent < decision.min_extent) || (points !== null && points < MIN_POINTS)) {
+    return { state: 'too-small', label: null };
+  }
+  const names = Object.keys(probabilities);
+  if (names.length === 0) throw new Error('no probabilities to decide on');
+  const otherLabel = decision.other_label ?? null;
+  // Ties go to the first output, as numpy's argmax and Python's max do.
+  let top = names[0];
+  for (const name of names) if (probabilities[name] > probabilities[top]) top = name;
+  let best = null;
+  for (const name of names) {
+    if (name !== otherLabel && (best === null || probabilities[name] > probabilities[best])) best = name;
+  }
+  if (best === null || top === otherLabel || probabilities[best] < decision.reject_below) {
+    return { state: 'other', label: null };
+  }
+  if (probabilities[best] < decision.unsure_below) return { state: 'unsure', label: top };
+  return { state: 'named', label: top };
 }

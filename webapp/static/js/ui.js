@@ -13,10 +13,13 @@ export function pageConfig() {
   const backend = new URLSearchParams(window.location.search).get('backend');
   return {
     metadataUrl: data.metadataUrl,
+    modelsUrl: data.modelsUrl,
     vendorUrl: data.vendorUrl,
     drawingsUrl: data.drawingsUrl,
     statsUrl: data.statsUrl,
     backend: backend || null,
+    // Only servers configured with TEST_HOOKS (tests, benchmarks) render this attribute.
+    testHooks: data.testHooks === 'true',
   };
 }
 
