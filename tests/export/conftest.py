@@ -1,4 +1,4 @@
-"""Fixtures for the export tests: a tiny Keras model in a run folder, and its web exports.
+"""Fixtures for the export tests: a tiny Keras model in a run folder, and its served versions.
 
 Exporting is the slow part (SavedModel + three conversions, several seconds), so each
 quantization is exported once per session and shared.
@@ -97,18 +97,18 @@ def parity_images() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory: pytest.TempPathFactory, tiny_run: Path) -> Callable[[str | None], Path]:
-    """``exported(quantization)`` -> web model folder of the tiny model, exported once per session."""
+    """``exported(quantization)`` -> the served version folder of the tiny model, exported once per session."""
     from export.convert import export_model
 
     cache: dict[str | None, Path] = {}
-    root = tmp_path_factory.mktemp("web")
+    root = tmp_path_factory.mktemp("served")
 
     def get(quantization: str | None) -> Path:
         if quantization not in cache:
-            out = root / (quantization or "none") / "model"
-            export_model(tiny_run, out, quantization=quantization, data_dir=None, parity_count=0,
-                         log=lambda message: None)
-            cache[quantization] = out
+            out = root / (quantization or "none")
+            written = export_model(tiny_run, out, quantization=quantization, data_dir=None, parity_count=0,
+                                   log=lambda message: None)
+            cache[quantization] = out / "accessories" / written["version"]
         return cache[quantization]
 
     return get

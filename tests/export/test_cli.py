@@ -20,7 +20,7 @@ def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exited.value.code == 0
     shown = capsys.readouterr().out
-    for flag in ("--model", "--out", "--quantization", "--tolerance-pp", "--data", "--parity", "--categories",
+    for flag in ("--model", "--out", "--set", "--title", "--no-promote", "--quantization", "--tolerance-pp", "--data", "--parity", "--categories",
                  "--allow-accuracy-drop", "python -m export parity"):
         assert flag in shown
 
@@ -70,3 +70,30 @@ def test_parity_command_reports_and_passes(
     assert re.search(r"1000 bitmaps \((Quick Draw bitmaps of the local mirror|synthetic drawings)\), quantization float16",
                      shown)
     assert "node (wasm)" in shown and "top-1 agreement 100.00% of 1000 [ok]" in shown
+
+
+def test_promote_rollback_and_list_switch_the_current_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The version commands print what they did; rollback with no earlier version is one clear line."""
+    import shutil
+
+    shipped = REPO_ROOT / "served" / "accessories"
+    current = (shipped / "CURRENT").read_text().strip()
+    root = tmp_path / "served"
+    for version in ("aaaaaaaaaaaa", "bbbbbbbbbbbb"):
+        shutil.copytree(shipped / current, root / "accessories" / version)
+        metadata_path = root / "accessories" / version / "metadata.json"
+        metadata_path.write_text(metadata_path.read_text().replace(current, version))
+    assert main(["promote", "aaaaaaaaaaaa", "--served", str(root)]) == 0
+    assert main(["rollback", "--served", str(root)]) == 2
+    assert "no earlier version" in capsys.readouterr().err
+    assert main(["promote", "bbbbbbbbbbbb", "--served", str(root)]) == 0
+    assert main(["list", "--served", str(root)]) == 0
+    listing = capsys.readouterr().out
+    assert "now serving bbbbbbbbbbbb" in listing and "* bbbbbbbbbbbb" in listing and "  aaaaaaaaaaaa" in listing
+    assert main(["rollback", "--served", str(root)]) == 0
+    assert "rolled back to aaaaaaaaaaaa" in capsys.readouterr().out
+    assert (root / "accessories" / "CURRENT").read_text() == "aaaaaaaaaaaa\n"
+    assert main(["promote", "cccccccccccc", "--served", str(root)]) == 2
+    assert main(["list", "--set", "hats", "--served", str(root)]) == 2

@@ -16,14 +16,15 @@ from export.convert import (
     ExportError,
     check_categories,
     choose_quantization,
-    content_version,
     export_model,
-    replace_directory,
+    version_hash,
     weights_bytes,
 )
-from export.metadata import load_metadata
+from export.quantization import apply_to_model
+from preprocessing import served
+from preprocessing.model_metadata import load_metadata
 from preprocessing.spec import spec_dict
-from training.categories import DEFAULT_CATEGORIES
+from training.categories import DEFAULT_CATEGORIES, WARDROBE_CATEGORIES
 
 
 def _option(quantization: str | None, size: int, drop: float | None) -> dict[str, Any]:
@@ -54,8 +55,11 @@ def test_an_explicit_option_without_a_test_split_is_not_judged() -> None:
     assert choose_quantization(unmeasured, "uint8", 0.2, allow_accuracy_drop=False) == "uint8"
 
 
-def test_categories_must_match_the_card_and_default_to_the_web_apps() -> None:
+def test_categories_must_match_the_card_and_default_to_the_sets() -> None:
     assert check_categories(DEFAULT_CATEGORIES, None) == list(DEFAULT_CATEGORIES)
+    assert check_categories(WARDROBE_CATEGORIES, None, "wardrobe") == list(WARDROBE_CATEGORIES)
+    with pytest.raises(ExportError, match=r"the 'wardrobe' set's"):
+        check_categories(DEFAULT_CATEGORIES, None, "wardrobe")
     assert check_categories(["bowtie", "sock"], ["bowtie", "sock"]) == ["bowtie", "sock"]
     with pytest.raises(ExportError, match=r"pass --categories bowtie,sock"):
         check_categories(["bowtie", "sock"], None)
@@ -73,8 +77,9 @@ def test_export_writes_a_graph_model_and_valid_metadata(
     assert model_json["format"] == "graph-model"
     shards = [web_dir / name for group in model_json["weightsManifest"] for name in group["paths"]]
     assert shards and all(shard.is_file() for shard in shards)
-    assert sorted(path.name for path in web_dir.iterdir()) == sorted(["model.json", "metadata.json",
+    assert sorted(path.name for path in web_dir.iterdir()) == sorted(["model.json", "metadata.json", "model.keras",
                                                                       *(shard.name for shard in shards)])
+    assert (web_dir.parent / "CURRENT").read_text().strip() == web_dir.name
     stored = {spec.get("quantization", {}).get("dtype") for group in model_json["weightsManifest"]
               for spec in group["weights"] if spec["dtype"] == "float32"}
     assert stored == {quantization}
@@ -82,14 +87,34 @@ def test_export_writes_a_graph_model_and_valid_metadata(
     metadata = load_metadata(web_dir, DEFAULT_CATEGORIES)
     assert metadata["quantization"] == quantization
     assert metadata["preprocessing"] == spec_dict()
-    assert metadata["version"] == content_version(web_dir)
+    assert metadata["version"] == web_dir.name == version_hash(web_dir, {
+        "set": "accessories", "categories": list(DEFAULT_CATEGORIES), "outputs": list(DEFAULT_CATEGORIES),
+        "decision": metadata["decision"]})
+    assert (metadata["set"], metadata["title"]) == ("accessories", "6 accessories")
+    assert metadata["outputs"] == list(DEFAULT_CATEGORIES) and metadata["decision"]["other_label"] is None
     assert metadata["metrics"] == json.loads((tiny_run / "model_card.json").read_text())["metrics"]
-    assert metadata["keras_model_sha256"] == hashlib.sha256((tiny_run / "model.keras").read_bytes()).hexdigest()
+    assert metadata["keras_model_sha256"] == hashlib.sha256((web_dir / "model.keras").read_bytes()).hexdigest()
+    assert metadata["source_keras_model_sha256"] == hashlib.sha256((tiny_run / "model.keras").read_bytes()).hexdigest()
     report = metadata["quantization_report"]
     assert report["chosen"] == quantization and report["mode"] == "explicit"
     sizes = {option["quantization"]: option["weights_bytes"] for option in report["options"]}
     assert sizes[quantization] == weights_bytes(web_dir)
     assert sizes["uint8"] < sizes["float16"] < sizes[None]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quantization", ["float16", "uint8"])
+def test_the_served_keras_twin_holds_the_browsers_weights(
+    exported: Callable[[str | None], Path], tiny_model: Any, parity_images: np.ndarray, quantization: str
+) -> None:
+    """model.keras in the version folder predicts what apply_to_model predicts: the server needs no export code."""
+    import keras
+
+    twin = keras.models.load_model(exported(quantization) / "model.keras", compile=False)
+    images = parity_images[:200]
+    expected = apply_to_model(tiny_model, quantization).predict(images, verbose=0)
+    np.testing.assert_allclose(twin.predict(images, verbose=0), expected, rtol=0, atol=1e-6)
+    assert not np.allclose(tiny_model.predict(images, verbose=0), expected, rtol=0, atol=1e-7)
 
 
 @pytest.mark.slow
@@ -109,7 +134,7 @@ def test_auto_measures_every_option_and_keeps_the_smallest_within_tolerance(
     np.save(data_dir / "test_x.npy", np.round(images[..., 0] * 255).astype(np.uint8))
     np.save(data_dir / "test_y.npy", tiny_model.predict(np.round(images * 255) / 255, verbose=0).argmax(axis=1))
     lines: list[str] = []
-    metadata = export_model(tiny_run, tmp_path / "web", quantization=AUTO, tolerance_pp=0.5,
+    metadata = export_model(tiny_run, tmp_path / "served", quantization=AUTO, tolerance_pp=0.5,
                             data_dir=data_dir, parity_count=50, log=lines.append)
     report = metadata["quantization_report"]
     assert report["mode"] == "auto" and report["evaluated_on"].endswith("(300 bitmaps)")
@@ -125,8 +150,8 @@ def test_auto_measures_every_option_and_keeps_the_smallest_within_tolerance(
 @pytest.mark.slow
 def test_auto_without_a_test_split_says_what_to_do(tmp_path: Path, tiny_run: Path) -> None:
     with pytest.raises(ExportError, match=r"test split.*make data.*--quantization"):
-        export_model(tiny_run, tmp_path / "web", data_dir=tmp_path / "nowhere", log=lambda message: None)
-    assert not (tmp_path / "web").exists()
+        export_model(tiny_run, tmp_path / "served", data_dir=tmp_path / "nowhere", log=lambda message: None)
+    assert not (tmp_path / "served").exists()
 
 
 @pytest.mark.slow
@@ -134,6 +159,7 @@ def test_auto_without_a_test_split_says_what_to_do(tmp_path: Path, tiny_run: Pat
     ("shape", "card_categories", "requested", "message"),
     [
         ({"num_classes": 5}, None, None, r"output shape \(None, 5\) but 6 categories"),
+        ({"num_classes": 6}, [*DEFAULT_CATEGORIES, "other"], None, r"output shape \(None, 6\) but 7 categories"),
         ({"input_shape": (32, 32, 1)}, None, None, r"input shape is \(None, 32, 32, 1\)"),
         ({}, None, ["bowtie", "sock"], r"differ from the model card's"),
         ({"num_classes": 2}, ["bowtie", "sock"], None, r"pass --categories bowtie,sock"),
@@ -145,7 +171,7 @@ def test_mismatched_models_are_refused_before_anything_is_written(
 ) -> None:
     run = make_run(tmp_path / "run", build_model(**shape), card_categories)
     with pytest.raises(ExportError, match=message):
-        export_model(run, tmp_path / "web", quantization=None, categories=requested, data_dir=None,
+        export_model(run, tmp_path / "served", quantization=None, categories=requested, data_dir=None,
                      parity_count=0, log=lambda message: None)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["run"]
 
@@ -155,29 +181,52 @@ def test_other_categories_export_when_named(
     tmp_path: Path, build_model: Callable[..., Any], make_run: Callable[..., Path]
 ) -> None:
     run = make_run(tmp_path / "run", build_model(num_classes=2), ["bowtie", "sock"])
-    metadata = export_model(run, tmp_path / "web", quantization="float16", categories=["bowtie", "sock"],
-                            data_dir=None, parity_count=20, log=lambda message: None)
+    with pytest.raises(ExportError, match="give it a --title"):
+        export_model(run, tmp_path / "served", set_name="pair", categories=["bowtie", "sock"], quantization=None,
+                     data_dir=None, parity_count=0, log=lambda message: None)
+    metadata = export_model(run, tmp_path / "served", set_name="pair", title="Two things", quantization="float16",
+                            categories=["bowtie", "sock"], data_dir=None, parity_count=20, log=lambda message: None)
     assert metadata["categories"] == ["bowtie", "sock"]
-    assert load_metadata(tmp_path / "web", ["bowtie", "sock"])["quantization"] == "float16"
+    version_dir = tmp_path / "served" / "pair" / metadata["version"]
+    assert load_metadata(version_dir, ["bowtie", "sock"])["quantization"] == "float16"
+    assert (metadata["set"], metadata["title"]) == ("pair", "Two things")
+
+
+@pytest.mark.slow
+def test_a_model_with_a_none_of_these_output_exports_other_and_its_decision(
+    tmp_path: Path, build_model: Callable[..., Any], make_run: Callable[..., Path]
+) -> None:
+    """A card whose categories end in "other" gives outputs = categories + ["other"] and other_label "other"."""
+    run = make_run(tmp_path / "run", build_model(num_classes=7), [*DEFAULT_CATEGORIES, "other"])
+    card = json.loads((run / "model_card.json").read_text())
+    card["decision"] = {"reject_below": 0.4, "unsure_below": 0.7}
+    (run / "model_card.json").write_text(json.dumps(card))
+    metadata = export_model(run, tmp_path / "served", quantization=None, data_dir=None, parity_count=0,
+                            log=lambda message: None)
+    assert metadata["categories"] == list(DEFAULT_CATEGORIES)
+    assert metadata["outputs"] == [*DEFAULT_CATEGORIES, "other"]
+    assert metadata["decision"] == {"other_label": "other", "reject_below": 0.4, "unsure_below": 0.7,
+                                    "min_extent": 12.0}
 
 
 @pytest.mark.slow
 def test_missing_model_or_card_is_reported(tmp_path: Path, tiny_run: Path) -> None:
     with pytest.raises(ExportError, match=r"no Keras model at .*make train"):
-        export_model(tmp_path, tmp_path / "web", quantization=None, log=lambda message: None)
+        export_model(tmp_path, tmp_path / "served", quantization=None, log=lambda message: None)
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "model.keras").write_bytes((tiny_run / "model.keras").read_bytes())
     with pytest.raises(ExportError, match="no model card"):
-        export_model(tmp_path / "run", tmp_path / "web", quantization=None, log=lambda message: None)
+        export_model(tmp_path / "run", tmp_path / "served", quantization=None, log=lambda message: None)
 
 
 @pytest.mark.slow
-def test_a_failed_export_leaves_the_previous_one_in_place(
-    tmp_path: Path, exported: Callable[[str | None], Path], tiny_run: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_failed_export_leaves_the_current_version_in_place(
+    tmp_path: Path, tiny_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "model"
-    replace_directory(_copy(exported("float16"), tmp_path / "first"), out)
-    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    out = tmp_path / "served"
+    first = export_model(tiny_run, out, quantization="float16", data_dir=None, parity_count=0,
+                         log=lambda message: None)["version"]
+    before = sorted(path.name for path in (out / "accessories").iterdir())
 
     def broken_parity(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise ExportError("parity broke halfway")
@@ -185,38 +234,21 @@ def test_a_failed_export_leaves_the_previous_one_in_place(
     monkeypatch.setattr("export.parity.check_parity", broken_parity)
     with pytest.raises(ExportError, match="parity broke halfway"):
         export_model(tiny_run, out, quantization="uint8", data_dir=None, parity_count=10, log=lambda message: None)
-    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]  # No staging folder left behind.
+    assert served.read_current(out, "accessories") == first
+    # No staging folder left behind, no half version.
+    assert sorted(path.name for path in (out / "accessories").iterdir()) == before
 
 
-def test_replace_directory_swaps_in_the_new_export(tmp_path: Path) -> None:
-    out = tmp_path / "model"
-    out.mkdir()
-    (out / "model.json").write_text("old")
-    (out / "group1-shard1of1.bin").write_text("old weights")
-    staged = tmp_path / "staged"
-    staged.mkdir()
-    (staged / "model.json").write_text("new")
-    replace_directory(staged, out)
-    assert [path.name for path in out.iterdir()] == ["model.json"]
-    assert (out / "model.json").read_text() == "new"
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
-
-
-def test_replace_directory_refuses_a_folder_with_other_files(tmp_path: Path) -> None:
-    out = tmp_path / "static"
-    out.mkdir()
-    (out / "index.html").write_text("not ours")
-    staged = tmp_path / "staged"
-    staged.mkdir()
-    with pytest.raises(ExportError, match=r"refusing to replace .*index.html"):
-        replace_directory(staged, out)
-    assert (out / "index.html").read_text() == "not ours"
-
-
-def _copy(source: Path, target: Path) -> Path:
-    """Copy an export folder's files."""
-    target.mkdir()
-    for path in source.iterdir():
-        (target / path.name).write_bytes(path.read_bytes())
-    return target
+@pytest.mark.slow
+def test_versions_are_kept_and_can_be_promoted_back(tmp_path: Path, tiny_run: Path) -> None:
+    """A second export adds a version and makes it current; the first stays and rollback returns to it."""
+    out = tmp_path / "served"
+    quiet = {"data_dir": None, "parity_count": 0, "log": lambda message: None}
+    first = export_model(tiny_run, out, quantization="float16", **quiet)["version"]
+    held = export_model(tiny_run, out, quantization=None, promote=False, **quiet)["version"]
+    assert served.read_current(out, "accessories") == first
+    second = export_model(tiny_run, out, quantization="uint8", **quiet)["version"]
+    assert served.read_current(out, "accessories") == second
+    assert set(served.list_versions(out, "accessories")) == {first, held, second}
+    assert served.rollback(out, "accessories") == first
+    assert served.read_current(out, "accessories") == first
