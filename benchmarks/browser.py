@@ -134,7 +134,7 @@ def first_load(browser: Browser, base_url: str, runs: int = 5) -> dict[str, Any]
 
 def _kind(url: str, mime: str) -> str:
     """Group a response for the page-weight table."""
-    if "/static/model/" in url:
+    if "/models/" in url or "/api/model" in url:
         return "model"
     if url.endswith(".wasm"):
         return "wasm"

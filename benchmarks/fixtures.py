@@ -16,10 +16,16 @@ from training.sources import local_mirror
 REPO = Path(__file__).resolve().parent.parent
 
 
+# The repository's own 25 real drawings per accessory (CC BY 4.0), for clones without a mirror.
+QUICKDRAW_FIXTURE = REPO / "tests" / "fixtures" / "quickdraw"
+
+
 def quickdraw_folder() -> Path | None:
-    """The local Quick Draw mirror when it has the simplified strokes, else None."""
+    """The local Quick Draw mirror when it has the simplified strokes, else the shipped fixture (else None)."""
     folder = local_mirror()
-    return folder if folder is not None and (folder / "simplified").is_dir() else None
+    if folder is not None and (folder / "simplified").is_dir():
+        return folder
+    return QUICKDRAW_FIXTURE if (QUICKDRAW_FIXTURE / "simplified").is_dir() else None
 
 
 def _synthetic_drawings(count: int) -> list[list]:

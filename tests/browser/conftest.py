@@ -26,11 +26,11 @@ from playwright.async_api import async_playwright
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from training.sources import local_mirror
+from preprocessing import served
+from preprocessing.model_metadata import load_metadata
 from webapp import config, create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WEB_MODEL_DIR = REPO_ROOT / "webapp" / "static" / "model"
 DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 # Keep replayed drawings off the canvas edge, as a person would.
@@ -101,13 +101,14 @@ class LiveServer:
         self._thread.join()
 
 
-def keras_model_path() -> str:
-    """The Keras model behind the web model: ``$FLASK_KERAS_MODEL`` when set, else the app's default.
+def model_dir() -> str:
+    """The served model folder: ``$FLASK_MODEL_DIR`` (or ``$MODEL_DIR``) when set, else the app's default.
 
     The app reads FLASK_* variables only without a test_config, so the tests pass this one on
-    themselves: it lets them run against a model trained outside models/default.
+    themselves: it lets them run against models exported outside served/.
     """
-    return os.environ.get("FLASK_KERAS_MODEL") or config.defaults(str(REPO_ROOT / "instance"))["KERAS_MODEL"]
+    configured = os.environ.get("FLASK_MODEL_DIR") or os.environ.get("MODEL_DIR")
+    return configured or config.defaults(str(REPO_ROOT / "instance"))["MODEL_DIR"]
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +121,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "SECRET_KEY": "browser-tests",
             "DATABASE": str(store / "doodles.sqlite"),
             "DRAWINGS_DIR": str(store / "drawings"),
-            "KERAS_MODEL": keras_model_path(),
+            "MODEL_DIR": model_dir(),
+            # window.__doodles: the page's own predict() on any strokes.
+            "TEST_HOOKS": True,
         }
     )
     server = LiveServer(app)
@@ -143,24 +146,23 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 @pytest.fixture(scope="session")
 def web_model() -> dict[str, Any]:
-    """The shipped model's metadata.json; the model is committed, so its absence is a failure."""
-    metadata_path = WEB_MODEL_DIR / "metadata.json"
-    if not metadata_path.exists():
-        pytest.fail(f"no exported model at {WEB_MODEL_DIR}: run `make export`")
-    return json.loads(metadata_path.read_text())
+    """The served default model's metadata.json; the model is committed, so its absence is a failure."""
+    root = Path(model_dir())
+    try:
+        return load_metadata(served.version_dir(root, "accessories", served.read_current(root, "accessories")))
+    except ValueError as error:
+        pytest.fail(f"no usable served model in {root}: {error}")
 
 
 @pytest.fixture(scope="session")
-def quickdraw_drawings() -> Callable[[str], list[list]]:
-    """Return a loader: category name -> its simplified Quick Draw drawings (strokes only)."""
-    folder = local_mirror()
-    if folder is None:
-        pytest.skip("no local Quick Draw mirror with simplified/ (set QUICKDRAW_SOURCE to one)")
+def quickdraw_drawings(quickdraw_fixture: Path) -> Callable[[str], list[list]]:
+    """Return a loader: category name -> its 25 simplified Quick Draw drawings from the shipped fixture (strokes only)."""
+    folder = quickdraw_fixture
 
     def load(category: str) -> list[list]:
         path = folder / "simplified" / f"{category}.ndjson"
         if not path.exists():
-            pytest.fail(f"the Quick Draw mirror has no simplified drawings for {category!r}: {path}")
+            pytest.fail(f"the Quick Draw fixture has no simplified drawings for {category!r}: {path}")
         with path.open() as lines:
             return [json.loads(line)["drawing"] for line in lines if line.strip()]
 

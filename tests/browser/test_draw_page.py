@@ -189,7 +189,7 @@ def test_a_low_top_probability_reads_as_not_sure(page, open_page, web_model):
 
 def test_a_model_that_fails_to_load_is_reported(page, new_pen):
     """Without its metadata the page says the model failed, and why, instead of hanging."""
-    page.route("**/static/model/metadata.json", lambda route: route.fulfill(status=404, body="missing"))
+    page.route("**/api/model?*", lambda route: route.fulfill(status=404, body="missing"))
     page.goto("/")
     status = page.get_by_test_id("model-status")
     expect(status).to_have_attribute("data-state", "error")

@@ -6,16 +6,18 @@ import numpy as np
 import pytest
 
 from export import inputs
-from training.sources import local_mirror
 
 
-def test_without_a_dataset_parity_uses_the_mirrors_real_bitmaps(tmp_path):
-    mirror = local_mirror()
-    if mirror is None or not (mirror / "numpy_bitmap").is_dir():
-        pytest.skip("no local Quick Draw mirror (set QUICKDRAW_SOURCE to one)")
-    images, source = inputs.parity_inputs(1000, tmp_path / "no-dataset")
+def test_without_a_dataset_parity_uses_the_mirrors_real_bitmaps(tmp_path, quickdraw_fixture, monkeypatch):
+    """The shipped fixture stands in for the mirror: 25 rows per accessory, then synthetic drawings fill up."""
+    monkeypatch.setattr("training.sources.local_mirror", lambda: quickdraw_fixture)
+    mirror = quickdraw_fixture
+    images, source = inputs.parity_inputs(150, tmp_path / "no-dataset")
     assert source == "Quick Draw bitmaps of the local mirror"
-    assert images.shape == (1000, 28, 28, 1) and images.dtype == np.float32
+    assert images.shape == (150, 28, 28, 1) and images.dtype == np.float32
+    more, source = inputs.parity_inputs(160, tmp_path / "no-dataset")
+    assert source == "Quick Draw bitmaps of the local mirror (150) + synthetic drawings"
+    np.testing.assert_array_equal(more[:150], images)
     assert 0.0 <= images.min() and images.max() <= 1.0
     # The first rows are each category's first drawing, in the product's order.
     first_bowtie = np.load(mirror / "numpy_bitmap" / "bowtie.npy", mmap_mode="r")[0].reshape(28, 28) / 255.0

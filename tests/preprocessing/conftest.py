@@ -33,9 +33,6 @@ def agreement() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
-def quickdraw_source(agreement: ModuleType) -> Path:
-    """The local Quick Draw mirror (``$QUICKDRAW_SOURCE`` when a folder, else ../shared)."""
-    source = agreement.quickdraw_source()
-    if not (source / "numpy_bitmap" / "bowtie.npy").is_file():
-        pytest.skip(f"no Quick Draw mirror at {source} (set QUICKDRAW_SOURCE to a folder)")
-    return source
+def quickdraw_source(quickdraw_fixture: Path) -> Path:
+    """Real Quick Draw drawings and bitmaps: the shipped fixture (25 per accessory), laid out as a mirror."""
+    return quickdraw_fixture

@@ -24,7 +24,8 @@ def test_golden_files_are_up_to_date(golden_generator):
 
 
 def test_golden_files_are_small_and_name_their_spec(golden_generator):
-    paths = sorted(golden_generator.GOLDEN_DIR.glob("*.json"))
+    # decision.json holds the decision rule's vectors (make_decision_vectors.py), not preprocessing's.
+    paths = sorted(path for path in golden_generator.GOLDEN_DIR.glob("*.json") if path.name != "decision.json")
     assert {path.name for path in paths} == set(golden_generator.VECTOR_SETS)
     assert sum(path.stat().st_size for path in paths) < MAX_TOTAL_BYTES
     for path in paths:

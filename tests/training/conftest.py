@@ -9,7 +9,6 @@ from types import ModuleType
 
 import pytest
 
-from training.sources import SHARED_MIRROR_DIR, local_mirror
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -37,12 +36,9 @@ def quiet() -> Callable[[str], None]:
 
 
 @pytest.fixture(scope="session")
-def mirror() -> Path:
-    """The local Quick Draw mirror (``$QUICKDRAW_SOURCE`` when a folder, else ../shared/quickdraw)."""
-    source = local_mirror() or SHARED_MIRROR_DIR
-    if not (source / "numpy_bitmap" / "lipstick.npy").is_file():
-        pytest.skip(f"no Quick Draw mirror at {source} (set QUICKDRAW_SOURCE to a folder)")
-    return source
+def mirror(quickdraw_fixture: Path) -> Path:
+    """A Quick Draw mirror for the tests: the shipped fixture (rows 0-24 of each accessory), laid out as one."""
+    return quickdraw_fixture
 
 
 @pytest.fixture(scope="session")
