@@ -10,7 +10,8 @@ DATA_DIR ?= data
 # The training run `make export` publishes, and the served model folder the server reads.
 RUN_DIR ?= models/default
 MODEL_DIR ?= served
-MODEL_SET ?= accessories
+# Empty: export uses the model card's set (training names it), rollback the default set.
+MODEL_SET ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export QUICKDRAW_SOURCE DATA_DIR MODEL_DIR HOST PORT
@@ -62,13 +63,13 @@ train: data
 	$(PY) -m training train --arch seed --out runs/seed
 	$(PY) -m training compare $(RUN_DIR) runs/seed --out $(RUN_DIR)/comparison.md
 
-# A new immutable version in $(MODEL_DIR)/$(MODEL_SET)/, made current atomically.
+# A new immutable version in $(MODEL_DIR)/<set>/, made current atomically.
 export: setup
-	$(PY) -m export --model $(RUN_DIR) --out $(MODEL_DIR) --set $(MODEL_SET)
+	$(PY) -m export --model $(RUN_DIR) --out $(MODEL_DIR) $(if $(MODEL_SET),--set $(MODEL_SET))
 
 # The version that was current before this one serves again (running servers switch on their next request).
 rollback: setup
-	$(PY) -m export rollback --served $(MODEL_DIR) --set $(MODEL_SET)
+	$(PY) -m export rollback --served $(MODEL_DIR) $(if $(MODEL_SET),--set $(MODEL_SET))
 
 run: setup
 	$(PY) -m webapp.serve --host $(HOST) --port $(PORT)

@@ -42,8 +42,9 @@ def export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, required=True, help="run folder with model.keras and model_card.json")
     parser.add_argument("--out", type=Path, default=served_root(),
                         help="served model folder, the server's MODEL_DIR (default: $MODEL_DIR or %(default)s)")
-    parser.add_argument("--set", dest="set_name", default=DEFAULT_SET,
-                        help="model set to add a version to, a folder under --out (default: %(default)s)")
+    parser.add_argument("--set", dest="set_name", default=None,
+                        help=f"model set to add a version to, a folder under --out (default: the model card's "
+                        f"set, else {DEFAULT_SET})")
     parser.add_argument("--title", default=None,
                         help="what the page calls the set (default: the named set's title, e.g. '6 accessories')")
     parser.add_argument("--no-promote", dest="promote", action="store_false",

@@ -29,9 +29,9 @@ from preprocessing import served, spec
 from preprocessing.categories import CATEGORY_SETS, DEFAULT_SET, OTHER_LABEL
 from preprocessing.decision import default_decision
 from preprocessing.model_metadata import KERAS_FILENAME, file_sha256
+from training import run_folder
+from training.run_folder import CARD_FILE, MODEL_FILE  # noqa: F401 (re-exported)
 
-MODEL_FILE = "model.keras"
-CARD_FILE = "model_card.json"
 AUTO = "auto"
 DEFAULT_TOLERANCE_PP = 0.2  # Macro-accuracy points a quantization may lose against float32.
 DEFAULT_PARITY_COUNT = 1000
@@ -65,9 +65,9 @@ def parse_quantization(text: str) -> str | None:
 def read_card(model_dir: Path) -> dict[str, Any]:
     """The model card written by training; its categories name the model's outputs."""
     path = Path(model_dir) / CARD_FILE
-    if not path.is_file():
+    card = run_folder.read_card(model_dir)
+    if card is None:
         raise ExportError(f"no model card at {path}: train with `python -m training train --out {model_dir}`")
-    card = json.loads(path.read_text())
     if not isinstance(card.get("categories"), list) or not card["categories"]:
         raise ExportError(f"{path} lists no categories")
     version = (card.get("preprocessing") or {}).get("version")
@@ -91,9 +91,14 @@ def card_outputs(card: dict[str, Any], categories: Sequence[str]) -> list[str]:
 
 
 def card_decision(card: dict[str, Any], outputs: Sequence[str]) -> dict[str, Any]:
-    """The decision block: the card's calibrated thresholds when training chose them, else the defaults."""
+    """The decision block: the card's calibrated probability thresholds when training chose them, else the defaults.
+
+    ``min_extent`` is about the page's input (canvas pixels), not the model, so it is always
+    this code's default; ``other_label`` follows the outputs.
+    """
     block = default_decision(OTHER_LABEL if OTHER_LABEL in outputs else None)
-    block.update({key: value for key, value in (card.get("decision") or {}).items() if key in block})
+    calibrated = card.get("decision") or {}
+    block.update({key: calibrated[key] for key in ("reject_below", "unsure_below") if calibrated.get(key) is not None})
     return block
 
 
@@ -240,7 +245,7 @@ def export_model(
     model_dir: Path,
     served_dir: Path,
     *,
-    set_name: str = DEFAULT_SET,
+    set_name: str | None = None,
     title: str | None = None,
     promote: bool = True,
     quantization: str | None = AUTO,
@@ -254,9 +259,12 @@ def export_model(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Export ``model_dir/model.keras`` as a new version of ``served_dir/<set_name>/`` (made current unless
-    ``promote`` is False); return the metadata written. The version folder is the whole deployable unit."""
+    ``promote`` is False); return the metadata written. The version folder is the whole deployable unit.
+
+    ``set_name`` and ``title`` default to the model card's (training names the set whose
+    categories it learnt), else the default set.
+    """
     model_dir, served_dir = Path(model_dir), Path(served_dir)
-    set_folder = served.set_dir(served_dir, set_name)
     if quantization != AUTO:
         check_quantization(quantization)
     if tolerance_pp < 0:
@@ -265,6 +273,9 @@ def export_model(
     if not model_path.is_file():
         raise ExportError(f"no Keras model at {model_path}: train one with `make train`")
     card = read_card(model_dir)
+    set_name = set_name or card.get("set") or DEFAULT_SET
+    title = title or (card.get("title") if card.get("set") == set_name else None)
+    set_folder = served.set_dir(served_dir, set_name)
     chosen_categories = check_categories(card_categories(card), categories, set_name)
     outputs = card_outputs(card, chosen_categories)
     if title is None and set_name not in CATEGORY_SETS:

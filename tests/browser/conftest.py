@@ -29,6 +29,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from preprocessing import served
 from preprocessing.model_metadata import load_metadata
 from webapp import config, create_app
+from webapp.predictor import get_predictor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
@@ -126,6 +127,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "TEST_HOOKS": True,
         }
     )
+    # Load TensorFlow and the model before the first page, as `python -m webapp.serve` does: on a
+    # busy machine the first contribution's guess would otherwise outlast the page's timeouts.
+    get_predictor(app)
     server = LiveServer(app)
     server.start()
     yield server

@@ -9,6 +9,7 @@ import {
   DrawingError,
   SPEC_VERSION,
   checkSpec,
+  createPreprocessor,
   drawingToBitmap,
   normalize,
   parseStrokes,
@@ -288,4 +289,11 @@ test("the spec is checked", () => {
   assert.throws(() => checkSpec({ ...SPEC, image_size: 28.5 }), /image_size/);
   const { pen_radius_px: _unused, ...withoutRadius } = SPEC;
   assert.throws(() => checkSpec(withoutRadius), /pen_radius_px/);
+});
+
+test("createPreprocessor checks its spec once, up front, and renders like drawingToBitmap", () => {
+  assert.throws(() => createPreprocessor({ ...SPEC, version: "qd-bitmap-0" }), /differs from the one/);
+  const toBitmap = createPreprocessor(SPEC);
+  const strokes = [[[10, 200, 200, 10, 10], [10, 10, 200, 200, 10]]];
+  assert.deepEqual(toBitmap(strokes), drawingToBitmap(strokes, SPEC));
 });

@@ -4,7 +4,7 @@
 // Everything the browser knows about the model (its categories, its input shape, the
 // preprocessing it was trained with) comes from metadata.json, written by the exporter.
 
-import { checkSpec, drawingToBitmap } from './preprocess.js';
+import { checkSpec, createPreprocessor } from './preprocess.js';
 
 /** Backends in order of preference: WASM runs a small CNN fastest without a GPU. */
 export const BACKENDS = ['wasm', 'webgl', 'cpu'];
@@ -86,7 +86,8 @@ export async function loadClassifier({ metadata, metadataUrl, vendorUrl, backend
   const filesUrl = new URL(metadata.files_url || './', new URL(metadataUrl, window.location.href));
   const modelUrl = new URL(metadata.model_url || 'model.json', filesUrl);
   const model = await tf.loadGraphModel(modelUrl.href);
-  const spec = metadata.preprocessing;
+  // The spec is checked once here, not on every frame.
+  const toBitmap = createPreprocessor(metadata.preprocessing);
   const categories = metadata.categories;
   // The output units: the categories, plus "other" when the model can say "none of these".
   const outputNames = metadata.outputs || categories;
@@ -113,7 +114,7 @@ export async function loadClassifier({ metadata, metadataUrl, vendorUrl, backend
 
   /** Rank the outputs ("other" included) for a drawing in Quick Draw's stroke format. */
   async function predict(strokes) {
-    return rankCategories(await predictBitmap(drawingToBitmap(strokes, spec)), outputNames);
+    return rankCategories(await predictBitmap(toBitmap(strokes)), outputNames);
   }
 
   return {

@@ -70,6 +70,28 @@ export function checkSpec(spec) {
   };
 }
 
+// Each spec object is checked once, however many frames use it: the steps below look its
+// constants up here instead of re-validating the spec at every call.
+const checkedSpecs = new WeakMap();
+
+function specConstants(spec) {
+  let constants = spec !== null && typeof spec === "object" ? checkedSpecs.get(spec) : undefined;
+  if (constants === undefined) {
+    constants = checkSpec(spec);
+    checkedSpecs.set(spec, constants);
+  }
+  return constants;
+}
+
+/**
+ * A preprocessor for one spec: checks it now (throwing as `checkSpec` does) and returns
+ * `(strokes, limits) => bitmap`, the page's per-frame call.
+ */
+export function createPreprocessor(spec) {
+  specConstants(spec);
+  return (strokes, limits = {}) => strokesToBitmap(parseStrokes(strokes, limits), spec);
+}
+
 function isNumberList(value) {
   return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
 }
@@ -146,7 +168,7 @@ function countPoints(strokes) {
  * in Python, so that no finite input can overflow; a single dot stays a dot at the origin.
  */
 export function normalize(strokes, spec) {
-  const { maxCoordinate } = checkSpec(spec);
+  const { maxCoordinate } = specConstants(spec);
   if (countPoints(strokes) === 0) {
     throw new DrawingError("the drawing is empty");
   }
@@ -242,7 +264,7 @@ export function simplify(points, epsilon) {
  * Google's renderer the box is [0, max]: normalised strokes start at 0.
  */
 export function toPixelSpace(strokes, spec) {
-  const { sourceSide, totalPadding, pixelScale } = checkSpec(spec);
+  const { sourceSide, totalPadding, pixelScale } = specConstants(spec);
   if (countPoints(strokes) === 0) {
     throw new DrawingError("the drawing is empty");
   }
@@ -297,7 +319,7 @@ function lastPixel(high, size) {
  * the ones before with `out += coverage * (1 - out)`.
  */
 export function renderPixelStrokes(strokes, spec) {
-  const { imageSize: size, penReach: reach } = checkSpec(spec);
+  const { imageSize: size, penReach: reach } = specConstants(spec);
   const { nearest, image } = scratchFor(size);
   image.fill(0);
   for (const points of strokes) {
@@ -373,7 +395,7 @@ export function renderPixelStrokes(strokes, spec) {
 
 /** The strokes path on parsed strokes: normalise, simplify, centre, render. */
 export function strokesToBitmap(strokes, spec) {
-  const { simplifyEpsilon } = checkSpec(spec);
+  const { simplifyEpsilon } = specConstants(spec);
   const simplified = normalize(strokes, spec).map((points) => simplify(points, simplifyEpsilon));
   return renderPixelStrokes(toPixelSpace(simplified, spec), spec);
 }
@@ -385,6 +407,6 @@ export function strokesToBitmap(strokes, spec) {
  * `{maxStrokes, maxPoints}`.
  */
 export function drawingToBitmap(strokes, spec, limits = {}) {
-  checkSpec(spec);
+  specConstants(spec);
   return strokesToBitmap(parseStrokes(strokes, limits), spec);
 }
