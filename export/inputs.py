@@ -21,7 +21,7 @@ def load_test_split(data_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
     if not (data_dir / "test_x.npy").is_file() or not (data_dir / "test_y.npy").is_file():
         return None
     from training.dataset import load_split
-    from training.pipeline import to_model_input
+    from training.arrays import to_model_input
 
     images, labels = load_split(data_dir, "test")
     return to_model_input(images), np.asarray(labels, dtype=np.int64)
@@ -30,7 +30,7 @@ def load_test_split(data_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
 def mirror_bitmaps(count: int) -> np.ndarray | None:
     """Up to ``count`` real Quick Draw bitmaps from the local mirror, the product's categories in turn; None without one."""
     from training.categories import DEFAULT_CATEGORIES
-    from training.pipeline import to_model_input
+    from training.arrays import to_model_input
     from training.sources import local_mirror
 
     mirror = local_mirror()

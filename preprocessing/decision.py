@@ -75,6 +75,11 @@ def drawing_extent(strokes: Iterable[Sequence[Sequence[float]]]) -> tuple[float,
     return max(max(xs) - min(xs), max(ys) - min(ys)), len(xs)
 
 
+def is_too_small(decision: Mapping[str, Any], extent: float | None, points: int | None) -> bool:
+    """Rule 1: a drawing under ``min_extent`` or with fewer than two points cannot be judged (None skips a check)."""
+    return (extent is not None and extent < decision["min_extent"]) or (points is not None and points < MIN_POINTS)
+
+
 def decide(
     probabilities: Mapping[str, float],
     decision: Mapping[str, Any],
@@ -82,7 +87,7 @@ def decide(
     points: int | None = None,
 ) -> Decision:
     """Apply the rule of CONTRACTS §3; ``extent``/``points`` None (an uploaded image) skips the size check."""
-    if (extent is not None and extent < decision["min_extent"]) or (points is not None and points < MIN_POINTS):
+    if is_too_small(decision, extent, points):
         return Decision(TOO_SMALL, None)
     if not probabilities:
         raise ValueError("no probabilities to decide on")

