@@ -52,13 +52,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
-    from webapp import api, cli, compression, db, pages, predictor, security
+    from webapp import api, cli, compression, pages, predictor, security, store
 
     # Fail fast: a server whose model does not match its code would guess wrongly for everyone.
     predictor.init_app(app)
-    Path(app.config["DRAWINGS_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    db.init_app(app)
+    store.init_app(app)
     security.init_app(app)
     cli.init_app(app)
     api.init_app(app)
