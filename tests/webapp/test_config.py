@@ -27,7 +27,8 @@ def test_environment_overrides_defaults_with_json_values(environment, tmp_path):
     assert app.config["MAX_STROKES"] == 7
     assert app.config["RATE_LIMIT"] == 0
     assert app.config["MAX_POINTS"] == config.MAX_POINTS
-    assert (tmp_path / "env.sqlite3").exists() and (tmp_path / "env-drawings").is_dir()
+    assert (tmp_path / "env.sqlite3").exists()  # Drawings live in the database: no drawings folder.
+    assert not (tmp_path / "env-drawings").exists()
     assert not app.debug and not app.testing
 
 
