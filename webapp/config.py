@@ -28,6 +28,12 @@ RATE_LIMIT_WINDOW = 60  # Seconds of the sliding window.
 TRUSTED_PROXIES = 0  # Reverse proxies in front of the app whose X-Forwarded-For is trusted.
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # How long a request waits for another writer before failing.
 SWEEP_MIN_AGE_SECONDS = 3600  # Unfinished temporary drawing files younger than this are left alone.
+ADMIN_TOKEN = None  # Moderators' bearer token for review (FLASK_ADMIN_TOKEN); unset turns review off.
+ADMIN_TOKENS: dict[str, str] = {}  # Named tokens, FLASK_ADMIN_TOKENS='{"alice": "..."}': reviews record the name.
+ADMIN_AUTH_FAILURE_LIMIT = 10  # Failed review logins per client per window before 429; 0 turns the limit off.
+ADMIN_AUTH_FAILURE_WINDOW = 300  # Seconds of that window.
+REVIEW_PAGE_SIZE = 48  # Drawings per page of /api/review and /api/gallery unless ?limit= asks for fewer.
+REVIEW_MAX_PAGE_SIZE = 200  # The most ?limit= may ask for, and the most ids one POST /api/review may change.
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
@@ -54,4 +60,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TRUSTED_PROXIES": TRUSTED_PROXIES,
         "SQLITE_BUSY_TIMEOUT_MS": SQLITE_BUSY_TIMEOUT_MS,
         "SWEEP_MIN_AGE_SECONDS": SWEEP_MIN_AGE_SECONDS,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "ADMIN_TOKENS": dict(ADMIN_TOKENS),
+        "ADMIN_AUTH_FAILURE_LIMIT": ADMIN_AUTH_FAILURE_LIMIT,
+        "ADMIN_AUTH_FAILURE_WINDOW": ADMIN_AUTH_FAILURE_WINDOW,
+        "REVIEW_PAGE_SIZE": REVIEW_PAGE_SIZE,
+        "REVIEW_MAX_PAGE_SIZE": REVIEW_MAX_PAGE_SIZE,
     }
