@@ -1,0 +1,141 @@
+"""The review page, driven by keyboard only (the token asked once, arrows, A approves, R rejects), then the gallery.
+
+The session's live server has review off, so this module serves its own app with an admin
+token and a store of its own, seeded through the API.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from webapp import create_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+TOKEN = "browser-review-token-0123456789"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+SQUARE = [[[10, 200, 200, 10, 10], [10, 10, 200, 200, 10]]]
+DRAWINGS = 4
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Keep werkzeug's one line per request out of the test output."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing for successful requests."""
+
+
+@dataclass
+class ReviewServer:
+    """The app with review on, served on 127.0.0.1, and the ids of the drawings seeded into it."""
+
+    url: str
+    ids: list[int]
+
+    def statuses(self) -> dict[int, str]:
+        """Every seeded drawing's status, as the moderator API reports it (pending) or the gallery shows it."""
+        pending = requests.get(f"{self.url}/api/review", headers=BEARER, timeout=10).json()["drawings"]
+        found = {item["id"]: "pending" for item in pending}
+        for drawing_id in self.ids:
+            if drawing_id not in found:
+                public = requests.get(f"{self.url}/api/drawings/{drawing_id}.png", timeout=10)
+                found[drawing_id] = "approved" if public.status_code == 200 else "rejected"
+        return found
+
+
+@pytest.fixture(scope="module")
+def review_server(tmp_path_factory: pytest.TempPathFactory, web_model: dict[str, Any]) -> Iterator[ReviewServer]:
+    """A server with an admin token and a few pending drawings."""
+    store = tmp_path_factory.mktemp("review")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "browser-review-tests",
+            "DATABASE": str(store / "doodles.sqlite"),
+            "DRAWINGS_DIR": str(store / "drawings"),
+            "ADMIN_TOKEN": TOKEN,
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="review-server", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    label = web_model["categories"][0]
+    ids = [
+        requests.post(f"{url}/api/drawings", json={"label": label, "strokes": SQUARE}, timeout=30).json()["id"]
+        for _ in range(DRAWINGS)
+    ]
+    try:
+        yield ReviewServer(url, ids)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_review_by_keyboard(page: Page, review_server: ReviewServer, watch) -> None:
+    """Enter the token once, then approve and reject with the keys alone; the token never reaches a URL."""
+    page_watch = watch(page)
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(f"{review_server.url}/review")
+
+    page.get_by_label("Admin token").fill(TOKEN)
+    page.keyboard.press("Enter")
+    tiles = page.get_by_test_id("review-grid").get_by_role("option")
+    expect(tiles).to_have_count(DRAWINGS)
+    first = tiles.first
+    expect(first).to_be_focused()
+    order = [int(tiles.nth(index).get_attribute("data-id")) for index in range(DRAWINGS)]
+
+    # A approves the focused drawing; focus moves on to the next one.
+    page.keyboard.press("a")
+    expect(tiles).to_have_count(DRAWINGS - 1)
+    expect(page.get_by_test_id("review-status")).to_have_text("Approved 1 drawing.")
+    expect(tiles.first).to_be_focused()
+    # Arrow right, then R rejects that one.
+    page.keyboard.press("ArrowRight")
+    expect(tiles.nth(1)).to_be_focused()
+    page.keyboard.press("r")
+    expect(page.get_by_test_id("review-status")).to_have_text("Rejected 1 drawing.")
+    expect(tiles).to_have_count(DRAWINGS - 2)
+    # Space selects several; A approves them all at once and the queue empties.
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press(" ")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press(" ")
+    page.keyboard.press("a")
+    expect(page.get_by_test_id("review-status")).to_contain_text("Nothing to review")
+    expect(tiles).to_have_count(0)
+
+    assert review_server.statuses() == {
+        order[0]: "approved", order[1]: "approved", order[2]: "rejected", order[3]: "approved"
+    }
+    # Asked once: a reload in the same tab goes straight to the grid.
+    page.reload()
+    expect(page.get_by_test_id("review-status")).to_contain_text("Nothing to review")
+    expect(page.get_by_test_id("token-form")).to_be_hidden()
+    assert not any(TOKEN in url for url in urls)
+    assert page.evaluate("document.cookie") == ""
+
+    # The gallery shows the three approved drawings, newest first, and not the rejected one.
+    page.goto(f"{review_server.url}/gallery")
+    label = page.get_by_test_id("gallery-categories").get_by_role("button").first
+    expect(label).to_have_attribute("aria-pressed", "true")
+    shown = page.get_by_test_id("gallery-grid").get_by_role("img")
+    expect(shown).to_have_count(3)
+    expect(page.get_by_test_id("gallery-status")).to_contain_text("3 approved")
+    assert [int(shown.nth(index).evaluate("image => image.closest('li').dataset.id")) for index in range(3)] == sorted(
+        [order[0], order[1], order[3]], reverse=True
+    )
+    page.wait_for_function("[...document.querySelectorAll('#gallery-grid img')].every((image) => image.complete)")
+    assert shown.evaluate_all("images => images.map((image) => image.naturalWidth)") == [28, 28, 28]
+    page_watch.assert_clean()
