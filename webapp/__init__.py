@@ -58,9 +58,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     Path(app.config["DRAWINGS_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from webapp import api, cli, compression, db, pages, security
+    from webapp import api, cli, compression, pages, security, store
 
-    db.init_app(app)
+    store.init_app(app)
     security.init_app(app)
     cli.init_app(app)
     api.init_app(app)

@@ -8,8 +8,7 @@ status to answer), then does one thing. Every error under /api/ is answered as J
 from __future__ import annotations
 
 import logging
-import sqlite3
-from pathlib import Path
+import re
 from typing import Any
 
 import numpy as np
@@ -17,9 +16,15 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp import security
-from webapp.db import get_db
 from webapp.predictor import PredictorError, get_predictor
-from webapp.store import Contribution, count_drawings, drawings_by_label, save_drawing
+from webapp.store import (
+    Contribution,
+    IdempotencyConflict,
+    StoreUnavailable,
+    add_drawings,
+    count_drawings,
+    counts_by_label,
+)
 from webapp.validation import (
     DrawingLimits,
     ImageLimits,
@@ -41,6 +46,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 JSON_TYPE = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 DATABASE_BUSY_RETRY_SECONDS = 1
+# An Idempotency-Key is the client's own token for one donation (a UUID, say): printable, short.
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[!-~]{1,128}")
 
 
 def _metadata() -> dict[str, Any]:
@@ -107,47 +114,102 @@ def _guess(bitmap: np.ndarray) -> tuple[str | None, float | None, str | None]:
     return top["label"], top["probability"], predictor.version
 
 
-@bp.post("/drawings")
-def create_drawing() -> tuple[dict[str, Any], int] | Response:
-    """Store a labelled drawing; answer 201 with its id."""
+def _rate_limited() -> Response | None:
+    """A 429 answer if this client used up its contributions, else None (the attempt is counted either way)."""
     limiter = current_app.extensions["doodles.rate_limiter"]
-    if limiter is not None:
-        wait = limiter.hit(security.client_address())
-        if wait > 0:
-            response = jsonify(error="too many contributions from this address; try again later")
-            response.status_code = 429
-            response.headers["Retry-After"] = str(security.retry_after_seconds(wait))
-            return response
+    if limiter is None:
+        return None
+    key = security.client_hash(security.client_address(), current_app.config["SECRET_KEY"])
+    wait = limiter.hit(key)
+    if wait <= 0:
+        return None
+    return _json_error("too many contributions from this address; try again later", 429,
+                       {"Retry-After": str(security.retry_after_seconds(wait))})
+
+
+def _idempotency_key() -> str | None:
+    """The request's Idempotency-Key header, checked, or None."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_PATTERN.fullmatch(key):
+        raise RequestError("Idempotency-Key must be 1 to 128 printable ASCII characters")
+    return key
+
+
+def _contribution(item: Any) -> Contribution:
+    """One drawing of a contribution request, checked, rendered and guessed at."""
     config = current_app.config
-    payload = _json_payload()
-    label = check_label(payload.get("label"), _metadata()["categories"])
-    strokes = parse_drawing(payload.get("strokes"), DrawingLimits.from_config(config))
+    if not isinstance(item, dict):
+        raise RequestError('a drawing must be an object with "label" and "strokes"')
+    metadata = _metadata()
+    label = check_label(item.get("label"), metadata["categories"])
+    strokes = parse_drawing(item.get("strokes"), DrawingLimits.from_config(config))
     bitmap = strokes_bitmap(strokes)
     upload = upload_type = None
-    if payload.get("image") is not None:
-        upload = decode_base64_image(payload["image"])
+    if item.get("image") is not None:
+        upload = decode_base64_image(item["image"])
         image_bitmap(upload, ImageLimits.from_config(config))  # Stored only if it decodes and shows a drawing.
         upload_type = sniff_image_type(upload)
     guess, guess_probability, model_version = _guess(bitmap)
-    contribution = Contribution(
+    return Contribution(
         label=label,
         strokes=strokes,
         bitmap=bitmap,
         model_version=model_version,
+        model_set=metadata.get("set"),
         guess=guess,
         guess_probability=guess_probability,
         upload=upload,
         upload_type=upload_type,
         client_hash=security.client_hash(security.client_address(), config["SECRET_KEY"]),
     )
-    drawing_id = save_drawing(get_db(), Path(config["DRAWINGS_DIR"]), contribution)
-    return {"id": drawing_id}, 201
+
+
+def _batch(payload: dict[str, Any]) -> list[Contribution]:
+    """The drawings of a ``{"drawings": [...]}`` batch, every one checked before any is stored."""
+    items = payload["drawings"]
+    most = int(current_app.config["MAX_BATCH_DRAWINGS"])
+    if not isinstance(items, list) or not 1 <= len(items) <= most:
+        raise RequestError(f'"drawings" must be a list of 1 to {most} drawings')
+    contributions = []
+    for index, item in enumerate(items):
+        try:
+            contributions.append(_contribution(item))
+        except RequestError as error:
+            # Keep the status (400, 415...) and say which drawing it was.
+            located = RequestError(f"drawings[{index}]: {error}")
+            located.status = error.status
+            raise located from error
+    return contributions
+
+
+@bp.post("/drawings")
+def create_drawing() -> tuple[dict[str, Any], int] | Response:
+    """Store one labelled drawing (201 ``{"id"}``) or a batch of up to 12 in one transaction (201 ``{"ids"}``).
+
+    A batch is one rate-limit hit. With an Idempotency-Key already used for the same
+    drawings, nothing new is stored and the first answer's ids come back with 200.
+    """
+    limited = _rate_limited()
+    if limited is not None:
+        return limited
+    payload = _json_payload()
+    key = _idempotency_key()
+    is_batch = "drawings" in payload
+    contributions = _batch(payload) if is_batch else [_contribution(payload)]
+    try:
+        ids = add_drawings(contributions, idempotency_key=key)
+    except IdempotencyConflict as error:
+        return _json_error(str(error), 422)
+    body = {"ids": list(ids)} if is_batch else {"id": ids[0]}
+    return body, 201 if ids.created else 200
 
 
 @bp.get("/drawings/stats")
 def drawing_stats() -> dict[str, Any]:
     """How many drawings are stored, in total and per label (every category, zeros included)."""
-    by_label = drawings_by_label(get_db(), _metadata()["categories"])
+    by_label = counts_by_label(_metadata()["categories"])
     return {"total": sum(by_label.values()), "by_label": by_label}
 
 
@@ -160,7 +222,7 @@ def model_metadata() -> dict[str, Any]:
 @bp.get("/health")
 def health() -> dict[str, Any]:
     """Liveness: the model version the app serves and the number of stored drawings."""
-    return {"status": "ok", "model": _metadata()["version"], "drawings": count_drawings(get_db())}
+    return {"status": "ok", "model": _metadata()["version"], "drawings": count_drawings()}
 
 
 def _json_error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -194,10 +256,10 @@ def handle_http_error(error: HTTPException) -> Response | HTTPException:
     return _json_error(message, error.code or 500, headers)
 
 
-def handle_database_busy(error: sqlite3.OperationalError) -> Response:
-    """The database stayed locked past busy_timeout (or failed): 503, try again."""
-    logger.error("Database error: %s", error)
-    return _json_error("the database is busy; try again", 503, {"Retry-After": str(DATABASE_BUSY_RETRY_SECONDS)})
+def handle_database_busy(error: StoreUnavailable) -> Response:
+    """The database is unreachable, or stayed locked past its timeout: 503, try again (nothing was stored)."""
+    logger.error("Database unavailable: %s", error)
+    return _json_error("the drawing store is unavailable; try again", 503, {"Retry-After": str(DATABASE_BUSY_RETRY_SECONDS)})
 
 
 def handle_predictor_error(error: PredictorError) -> Response:
@@ -221,6 +283,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_error_handler(RequestError, handle_request_error)
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(sqlite3.OperationalError, handle_database_busy)
+    app.register_error_handler(StoreUnavailable, handle_database_busy)
     app.register_error_handler(PredictorError, handle_predictor_error)
     app.register_error_handler(Exception, handle_unexpected_error)

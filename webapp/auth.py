@@ -24,6 +24,7 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from webapp import security
+from webapp.store import Store, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,18 @@ class AuthError(Exception):
 
 
 class FailureLimiter:
-    """At most ``limit`` failed attempts per client per ``window`` seconds; past it, the client waits out the window."""
+    """At most ``limit`` failed attempts per client per window; past it, the client waits for the window to end.
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._limiter = security.RateLimiter(limit, window, clock)
+    Failures are counted by the contributions' limiter (``security.RateLimiter``) in the
+    store, so every app server sees them, under keys of their own. Once a client is over the
+    limit this process also remembers until when, so that it can refuse the client before
+    looking at its token; another server learns it at the client's next failure there.
+    """
+
+    KEY_PREFIX = "review-auth:"
+
+    def __init__(self, store: Store, limit: int, window: float, clock: Callable[[], float] = time.time) -> None:
+        self._limiter = security.RateLimiter(store, limit, window, clock)
         self._clock = clock
         self._blocked_until: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -64,7 +73,7 @@ class FailureLimiter:
 
     def fail(self, key: str) -> float:
         """Record a failed attempt; return the seconds the client must now wait (0 while under the limit)."""
-        wait = self._limiter.hit(key)
+        wait = self._limiter.hit(f"{self.KEY_PREFIX}{key}")
         if wait > 0:
             with self._lock:
                 now = self._clock()
@@ -112,7 +121,9 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = {
         # Encoded once: compare_digest on bytes accepts any characters, on str only ASCII.
         "tokens": {name: token.encode() for name, token in tokens.items()},
-        "limiter": FailureLimiter(limit, float(app.config["ADMIN_AUTH_FAILURE_WINDOW"])) if limit > 0 else None,
+        "limiter": (
+            FailureLimiter(get_store(app), limit, float(app.config["ADMIN_AUTH_FAILURE_WINDOW"])) if limit > 0 else None
+        ),
     }
 
 
@@ -153,13 +164,17 @@ def _bearer() -> bytes | None:
     return credentials.strip().encode()
 
 
+def _client_key() -> str:
+    """The client as the failure limiter counts it: a keyed hash of its address, as for contributions."""
+    return security.client_hash(security.client_address(), current_app.config["SECRET_KEY"])
+
+
 def _refuse(message: str, error: str | None = None) -> AuthError:
     """Count a failed attempt for this client and build the 401 (or 429 once over the limit)."""
     limiter = _state()["limiter"]
-    client = security.client_address()
-    logger.warning("Review authentication refused for %s: %s", client, error or "missing token")
+    logger.warning("Review authentication refused for %s: %s", security.client_address(), error or "missing token")
     if limiter is not None:
-        wait = limiter.fail(client)
+        wait = limiter.fail(_client_key())
         if wait > 0:
             return _too_many(wait)
     challenge = REALM if error is None else f'{REALM}, error="{error}"'
@@ -181,7 +196,7 @@ def require_reviewer() -> str:
         raise AuthError("review is disabled on this server (set FLASK_ADMIN_TOKEN to enable it)", 404)
     limiter = _state()["limiter"]
     if limiter is not None:
-        wait = limiter.wait(security.client_address())
+        wait = limiter.wait(_client_key())
         if wait > 0:
             raise _too_many(wait)
     misplaced = _misplaced_token()

@@ -7,6 +7,7 @@ environment variables (values parsed as JSON, so ``FLASK_RATE_LIMIT=0`` is an in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +27,26 @@ ALLOWED_IMAGE_TYPES = ["PNG", "JPEG", "WEBP"]  # Pillow format names (canvas exp
 RATE_LIMIT = 30  # Contributions per client IP per RATE_LIMIT_WINDOW seconds; 0 turns the limit off.
 RATE_LIMIT_WINDOW = 60  # Seconds of the sliding window.
 TRUSTED_PROXIES = 0  # Reverse proxies in front of the app whose X-Forwarded-For is trusted.
+MAX_BATCH_DRAWINGS = 12  # Drawings in one POST /api/drawings batch (a game donates 6); one transaction.
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # How long a request waits for another writer before failing.
-SWEEP_MIN_AGE_SECONDS = 3600  # Unfinished temporary drawing files younger than this are left alone.
 ADMIN_TOKEN = None  # Moderators' bearer token for review (FLASK_ADMIN_TOKEN); unset turns review off.
 ADMIN_TOKENS: dict[str, str] = {}  # Named tokens, FLASK_ADMIN_TOKENS='{"alice": "..."}': reviews record the name.
 ADMIN_AUTH_FAILURE_LIMIT = 10  # Failed review logins per client per window before 429; 0 turns the limit off.
 ADMIN_AUTH_FAILURE_WINDOW = 300  # Seconds of that window.
 REVIEW_PAGE_SIZE = 48  # Drawings per page of /api/review and /api/gallery unless ?limit= asks for fewer.
-REVIEW_MAX_PAGE_SIZE = 200  # The most ?limit= may ask for, and the most ids one POST /api/review may change.
+REVIEW_MAX_PAGE_SIZE = 100  # The most ?limit= may ask for, and the most ids one POST /api/review may change.
+DATABASE_POOL_SIZE = 10  # PostgreSQL connections per app server: about its worker threads.
+DATABASE_TIMEOUT = 5.0  # Seconds a request waits for a PostgreSQL connection before answering 503.
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
     """The default configuration; paths to the store live in the per-deployment instance folder."""
     instance = Path(instance_path)
     return {
-        "DATABASE": str(instance / "doodles.sqlite3"),
-        "DRAWINGS_DIR": str(instance / "drawings"),
+        # postgresql://... selects PostgreSQL (DATABASE_URL is the hosting convention; FLASK_DATABASE_URL wins).
+        "DATABASE_URL": os.environ.get("DATABASE_URL"),
+        "DATABASE": str(instance / "doodles.sqlite3"),  # The SQLite store when DATABASE_URL is unset.
+        "DRAWINGS_DIR": str(instance / "drawings"),  # Round 1's drawing files: migrate-store's default source.
         "WEB_MODEL_DIR": str(PACKAGE_DIR / "static" / "model"),
         "KERAS_MODEL": str(REPO_DIR / "models" / "default" / "model.keras"),
         # The exported model must classify exactly these, in this order.
@@ -58,12 +63,14 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATE_LIMIT": RATE_LIMIT,
         "RATE_LIMIT_WINDOW": RATE_LIMIT_WINDOW,
         "TRUSTED_PROXIES": TRUSTED_PROXIES,
+        "MAX_BATCH_DRAWINGS": MAX_BATCH_DRAWINGS,
         "SQLITE_BUSY_TIMEOUT_MS": SQLITE_BUSY_TIMEOUT_MS,
-        "SWEEP_MIN_AGE_SECONDS": SWEEP_MIN_AGE_SECONDS,
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "ADMIN_TOKENS": dict(ADMIN_TOKENS),
         "ADMIN_AUTH_FAILURE_LIMIT": ADMIN_AUTH_FAILURE_LIMIT,
         "ADMIN_AUTH_FAILURE_WINDOW": ADMIN_AUTH_FAILURE_WINDOW,
         "REVIEW_PAGE_SIZE": REVIEW_PAGE_SIZE,
         "REVIEW_MAX_PAGE_SIZE": REVIEW_MAX_PAGE_SIZE,
+        "DATABASE_POOL_SIZE": DATABASE_POOL_SIZE,
+        "DATABASE_TIMEOUT": DATABASE_TIMEOUT,
     }

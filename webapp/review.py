@@ -15,8 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request, url_for
 
-from webapp import auth
-from webapp import review_queries as store
+from webapp import auth, store
 from webapp.validation import RequestError
 
 bp = Blueprint("review", __name__)
@@ -149,9 +148,8 @@ def gallery() -> dict[str, Any]:
 def drawing_image(drawing_id: int) -> Response:
     """A drawing's 28x28 PNG: public once approved; pending or rejected only with a valid admin token, else 404."""
     reviewer = auth.optional_reviewer()
-    drawing = store.get_drawing(drawing_id)
-    png = store.drawing_png(drawing_id) if drawing is not None else None
-    if png is None or (drawing["status"] != "approved" and reviewer is None):
+    png = store.drawing_png(drawing_id, status=None if reviewer is not None else "approved")
+    if png is None:
         return _json_error("no such drawing", 404)
     return Response(png, mimetype=PNG_TYPE)
 
@@ -197,6 +195,5 @@ def handle_auth_error(error: auth.AuthError) -> Response:
 def init_app(app: Flask) -> None:
     """Read the admin tokens, register the review and gallery routes and the refusal handler."""
     auth.init_app(app)
-    store.init_app(app)
     app.register_blueprint(bp)
     app.register_error_handler(auth.AuthError, handle_auth_error)

@@ -1,4 +1,4 @@
-"""Response headers (CSP, caching) and the per-client rate limit on contributions.
+"""Response headers (CSP, caching) and the per-client rate limit on contributions, shared by all app servers.
 
 The Content-Security-Policy allows exactly what the pages use: scripts, styles, the model
 and TF.js's WebAssembly from this origin (``'wasm-unsafe-eval'`` compiles WebAssembly, it
@@ -8,15 +8,15 @@ or connected elsewhere.
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import hmac
 import math
-import threading
 import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request
+
+from webapp.store import Store, get_store
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -66,39 +66,40 @@ def add_headers(response: Response) -> Response:
 
 
 class RateLimiter:
-    """A sliding-window limit of ``limit`` events per ``window`` seconds for each key (client).
+    """At most ``limit`` contributions per client per fixed window of ``window`` seconds, counted in the store.
 
-    In-process and in memory: right for the single waitress process this app runs as. Keys
-    idle for a whole window are forgotten, so memory stays bounded by recent clients.
+    Why in the database, and why a fixed window: the limit must hold across every app
+    server, and the store is the one thing they already share (no Redis to run). A hit is
+    one atomic statement (insert the client's window row or add one to it, returning the
+    count), so concurrent servers never race in a read-then-write, and it costs one short
+    transaction per contribution, the same order as storing the drawing itself. A sliding
+    log would need a row per hit and a lock per client; the fixed window's price is that a
+    client may fit up to twice the limit across a window boundary, which is fine for a
+    flood guard. Keys are keyed hashes of the address (so every server needs the same
+    SECRET_KEY), and windows older than the current one are deleted once per window.
     """
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: Store, limit: int, window: float, clock: Callable[[], float] = time.time) -> None:
+        if window < 1:
+            raise ValueError("RATE_LIMIT_WINDOW must be at least 1 second")
+        self.store = store
         self.limit = limit
-        self.window = window
+        self.window = int(window)
         self._clock = clock
-        self._events: dict[str, collections.deque[float]] = {}
-        self._lock = threading.Lock()
         self._next_cleanup = 0.0
 
     def hit(self, key: str) -> float:
-        """Record an event for ``key``; return 0 if allowed, else the seconds until one is."""
+        """Record an event for ``key``; return 0 if allowed, else the seconds until the window ends."""
         now = self._clock()
-        with self._lock:
-            if now >= self._next_cleanup:
-                self._forget_idle(now)
-            events = self._events.setdefault(key, collections.deque())
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return events[0] + self.window - now
-            events.append(now)
-            return 0.0
-
-    def _forget_idle(self, now: float) -> None:
-        """Drop keys with no event inside the window (called at most once a window)."""
-        for key in [key for key, events in self._events.items() if not events or events[-1] <= now - self.window]:
-            del self._events[key]
-        self._next_cleanup = now + self.window
+        window_start = int(now // self.window) * self.window
+        if now >= self._next_cleanup:
+            # Every server may do this once a window; the DELETE is idempotent.
+            self._next_cleanup = window_start + self.window
+            self.store.forget_hits(window_start)
+        hits = self.store.count_hit(key, window_start)
+        if hits > self.limit:
+            return window_start + self.window - now
+        return 0.0
 
 
 def retry_after_seconds(wait: float) -> int:
@@ -117,9 +118,9 @@ def client_hash(address: str, secret_key: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Add the headers to every response and create the contribution rate limiter."""
+    """Add the headers to every response and create the contribution rate limiter (after the store)."""
     app.after_request(add_headers)
     limit = int(app.config["RATE_LIMIT"])
     app.extensions["doodles.rate_limiter"] = (
-        RateLimiter(limit, float(app.config["RATE_LIMIT_WINDOW"])) if limit > 0 else None
+        RateLimiter(get_store(app), limit, float(app.config["RATE_LIMIT_WINDOW"])) if limit > 0 else None
     )

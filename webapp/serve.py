@@ -16,6 +16,7 @@ import waitress
 
 from webapp import create_app
 from webapp.predictor import PredictorError, get_predictor
+from webapp.store import StoreError, get_store
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -47,11 +48,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app = create_app()
         predictor = get_predictor(app)
-    except (ValueError, OSError, PredictorError) as error:  # Configuration problems: one clear line.
+    except (ValueError, OSError, PredictorError, StoreError) as error:  # Configuration problems: one clear line.
         logger.error("Cannot start: %s", error)
         sys.exit(1)
     logger.info("Model %s ready (%d categories); drawings in %s", predictor.version, len(predictor.categories),
-                app.config["DRAWINGS_DIR"])
+                get_store(app).description)
     logger.info("Serving on http://%s:%d/", arguments.host, arguments.port)
     waitress.serve(
         app,
