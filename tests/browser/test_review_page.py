@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 from playwright.sync_api import Page, expect
+from test_page_sources import PageParts
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from webapp import create_app
@@ -79,6 +80,21 @@ def review_server(tmp_path_factory: pytest.TempPathFactory, web_model: dict[str,
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.mark.parametrize(
+    ("path", "test_ids"),
+    [("/review", {"token-form", "review-grid", "review-status"}), ("/gallery", {"gallery-categories", "gallery-grid"})],
+)
+def test_pages_are_csp_clean(review_server: ReviewServer, path: str, test_ids: set[str]) -> None:
+    """The review and gallery pages carry no inline code and load only this server's files."""
+    response = requests.get(f"{review_server.url}{path}", timeout=10)
+    assert response.status_code == 200
+    parts = PageParts()
+    parts.feed(response.text)
+    assert parts.inline == []
+    assert parts.loaded_urls and all(url.startswith("/static/") for url in parts.loaded_urls), parts.loaded_urls
+    assert test_ids <= parts.test_ids
 
 
 def test_review_by_keyboard(page: Page, review_server: ReviewServer, watch) -> None:

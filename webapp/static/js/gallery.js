@@ -1,7 +1,7 @@
 // The gallery: approved drawings, one category at a time, newest first.
 //
 // The categories come from the served model's metadata, like every page's; the chosen one
-// is kept in the URL's fragment (#sock) so that a category can be linked to.
+// is kept in the URL's fragment (#<category>) so that a category can be linked to.
 
 import { loadMetadata } from './model.js';
 
