@@ -32,8 +32,11 @@ EXTENSION_KEY = "doodles.review_auth"
 DEFAULT_REVIEWER = "admin"  # The reviewer recorded for the single ADMIN_TOKEN.
 MIN_TOKEN_LENGTH = 16  # Characters; a short token can be guessed even behind the rate limit.
 REALM = 'Bearer realm="review"'
-# Parameter and cookie names a client might carry a token in; any of them is refused.
-TOKEN_NAMES = ("token", "access_token", "admin_token", "auth", "authorization", "bearer", "key", "api_key")
+# Query parameters and cookies a client might carry a token in; any of them is refused. The
+# cookie names are fewer: cookies are shared by every app on the host, and a generic "key"
+# cookie set by another one must not lock moderators out.
+TOKEN_PARAMETERS = ("token", "access_token", "admin_token", "auth", "authorization", "bearer", "key", "api_key")
+TOKEN_COOKIES = ("token", "access_token", "admin_token", "authorization", "bearer")
 
 
 class AuthError(Exception):
@@ -148,9 +151,9 @@ def _match(presented: bytes) -> str | None:
 
 def _misplaced_token() -> str | None:
     """Why the request carries a token somewhere other than the Authorization header, or None."""
-    if any(name.lower() in TOKEN_NAMES for name in request.args):
+    if any(name.lower() in TOKEN_PARAMETERS for name in request.args):
         return "send the admin token in the Authorization header, never in the URL; the URL has been logged, so change the token"
-    if any(name.lower() in TOKEN_NAMES for name in request.cookies):
+    if any(name.lower() in TOKEN_COOKIES for name in request.cookies):
         return "send the admin token in the Authorization header; tokens in cookies are refused"
     return None
 
