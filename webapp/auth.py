@@ -101,9 +101,10 @@ def configured_tokens(config: Mapping[str, Any]) -> dict[str, str]:
     for name, token in named.items():
         if not isinstance(name, str) or not name.strip() or not isinstance(token, str) or not token:
             raise ValueError("ADMIN_TOKENS must map non-empty reviewer names to non-empty token strings")
+        name = name.strip()
         if name in tokens:
             raise ValueError(f"reviewer {name!r} is named twice (ADMIN_TOKEN is recorded as {DEFAULT_REVIEWER!r})")
-        tokens[name.strip()] = token
+        tokens[name] = token
     if len(set(tokens.values())) != len(tokens):
         raise ValueError("two reviewers share one admin token, so reviews could not be told apart")
     return tokens

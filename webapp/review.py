@@ -22,6 +22,7 @@ bp = Blueprint("review", __name__)
 
 REVIEW_STATUSES = ("approved", "rejected")  # What a moderator may set; "pending" is only where drawings start.
 PNG_TYPE = "image/png"
+LARGEST_ID = 2**63 - 1  # Database integers are 64-bit; a larger id cannot exist and would not even bind.
 
 
 def _categories() -> list[str]:
@@ -34,12 +35,13 @@ def _count_argument(name: str, default: int, minimum: int, maximum: int | None =
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isascii() or not raw.isdigit():
+    # Any more digits than the largest id has could only be an attack on int().
+    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(LARGEST_ID)):
         raise RequestError(f"{name} must be a whole number")
     value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and {maximum}" if maximum is not None else ""
-        raise RequestError(f"{name} must be between {minimum}{upper}" if upper else f"{name} must be at least {minimum}")
+    maximum = LARGEST_ID if maximum is None else maximum
+    if not minimum <= value <= maximum:
+        raise RequestError(f"{name} must be between {minimum} and {maximum}")
     return value
 
 
@@ -107,7 +109,10 @@ def _review_request(payload: Any) -> tuple[list[int], str]:
     if len(ids) > maximum:
         raise RequestError(f"at most {maximum} ids per request")
     # bool is an int in Python, and JSON true is no drawing id.
-    if not all(isinstance(drawing_id, int) and not isinstance(drawing_id, bool) and drawing_id > 0 for drawing_id in ids):
+    if not all(
+        isinstance(drawing_id, int) and not isinstance(drawing_id, bool) and 0 < drawing_id <= LARGEST_ID
+        for drawing_id in ids
+    ):
         raise RequestError('"ids" must hold positive whole numbers')
     unique = list(dict.fromkeys(ids))
     missing = [drawing_id for drawing_id in unique if store.get_drawing(drawing_id) is None]

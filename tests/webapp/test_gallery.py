@@ -100,6 +100,7 @@ def test_gallery_works_with_review_off(make_app):
         ("label=sock&limit=x", "limit"),
         ("label=sock&before=0", "before"),
         ("label=sock&before=-5", "before"),
+        (f"label=sock&before={10**30}", "before"),
     ],
 )
 def test_bad_gallery_requests_are_400(client, query, message):

@@ -235,6 +235,7 @@ def test_approved_and_rejected_leave_the_queue(reviewed_app, reviewed_client):
         ({"ids": [1.5], "status": "approved"}, "positive"),
         ({"ids": [True], "status": "approved"}, "positive"),
         ({"ids": ["1"], "status": "approved"}, "positive"),
+        ({"ids": [2**64], "status": "approved"}, "positive"),
         ({"ids": [999999], "status": "approved"}, "no drawing with id 999999"),
         ({"ids": [1, 999999], "status": "approved"}, "nothing was changed"),
         ({"ids": list(range(1, 300)), "status": "approved"}, "at most"),
@@ -258,7 +259,9 @@ def test_bad_json_is_400(reviewed_client):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=-1", "limit=100000", "offset=-3", "offset=1.5"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=abc", "limit=-1", "limit=100000", "limit=101", "offset=-3", "offset=1.5", f"offset={10**30}", f"offset={10**19 - 1}"]
+)
 def test_bad_paging_is_400(reviewed_client, query):
     """Paging arguments must be whole numbers in range."""
     response = reviewed_client.get(f"/api/review?{query}", headers=BEARER)
