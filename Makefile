@@ -20,7 +20,7 @@ VENDOR_STAMP := $(VENDOR)/.installed
 TFJS := node_modules/@tensorflow/tfjs/dist
 TFJS_WASM := node_modules/@tensorflow/tfjs-backend-wasm/dist
 
-.PHONY: setup chromium data train export run dev test test-fast e2e bench clean
+.PHONY: setup chromium postgres data train export run dev test test-fast e2e bench clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -51,6 +51,11 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Store tests and benchmarks start a throwaway PostgreSQL cluster (webapp/store/throwaway.py)
+# with Debian's server; the app itself needs none unless DATABASE_URL points at one.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 data: setup
 	$(PY) -m training download --source "$(QUICKDRAW_SOURCE)"
 	$(PY) -m training build
@@ -69,17 +74,17 @@ run: setup
 dev: setup
 	$(VENV)/bin/flask --app webapp run --debug --host $(HOST) --port $(PORT)
 
-test: setup chromium
+test: setup chromium postgres
 	node --test tests/js/
 	$(PY) -m pytest
 
-test-fast: setup
+test-fast: setup postgres
 	$(PY) -m pytest -m "not slow"
 
-e2e: setup chromium
+e2e: setup chromium postgres
 	$(PY) -m pytest -m e2e
 
-bench: setup chromium
+bench: setup chromium postgres
 	$(PY) -m benchmarks
 
 clean:

@@ -3,11 +3,16 @@
 The app gets the tiny model and a throwaway store through ``test_config``; one predictor
 is loaded for the whole session and handed to every app, because loading TensorFlow per
 test would dominate the run.
+
+The store is SQLite unless a module asks for both backends by overriding ``backend``
+(``@pytest.fixture(params=BACKENDS)``): then each test also runs on a real PostgreSQL,
+a throwaway cluster started once per session (never a mock). Its tests share one migrated
+database, emptied before each test (creating a database takes most of a second).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +24,59 @@ from webapp_support import WebModel, build_tiny_model, write_web_model
 from export.metadata import write_metadata
 from webapp import create_app
 from webapp.predictor import EXTENSION_KEY, Predictor
+from webapp.store import get_store
+from webapp.store.postgres import PostgresStore
+from webapp.store.throwaway import ThrowawayCluster
 
 TEST_SECRET_KEY = "webapp-tests"
+BACKENDS = ["sqlite", "postgresql"]
+APP_DATABASE = "webapp_tests"
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[ThrowawayCluster]:
+    """A throwaway PostgreSQL cluster for the whole session, started on first use."""
+    cluster = ThrowawayCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def postgres_app_url(postgres_cluster: ThrowawayCluster) -> str:
+    """The URL of the database app tests share, migrated once."""
+    url = postgres_cluster.create_database(APP_DATABASE)
+    store = PostgresStore(url)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+    return url
+
+
+def empty_postgres(url: str) -> None:
+    """Delete every row and restart the ids, so a test sees a new store."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("TRUNCATE drawing, review, idempotency_key, rate_limit RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def backend() -> str:
+    """The store backend: SQLite unless a module overrides this fixture with params=BACKENDS."""
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """DATABASE_URL for the test's app: None for SQLite, the shared, emptied test database for PostgreSQL."""
+    if backend == "sqlite":
+        return None
+    url = request.getfixturevalue("postgres_app_url")
+    empty_postgres(url)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -39,14 +95,17 @@ def predictor(web_model: WebModel) -> Predictor:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, web_model: WebModel, predictor: Predictor) -> Callable[..., Flask]:
-    """Return a factory: the app with a store in tmp_path, the tiny model, and config overrides."""
+def make_app(tmp_path: Path, web_model: WebModel, predictor: Predictor,
+             database_url: str | None) -> Iterator[Callable[..., Flask]]:
+    """Return a factory: the app with a store in tmp_path (or the test database), the tiny model, and config overrides."""
+    apps: list[Flask] = []
 
     def make(share_predictor: bool = True, **overrides: Any) -> Flask:
         app = create_app(
             {
                 "TESTING": True,
                 "SECRET_KEY": TEST_SECRET_KEY,
+                "DATABASE_URL": database_url,
                 "DATABASE": str(tmp_path / "doodles.sqlite3"),
                 "DRAWINGS_DIR": str(tmp_path / "drawings"),
                 "WEB_MODEL_DIR": str(web_model.directory),
@@ -57,9 +116,12 @@ def make_app(tmp_path: Path, web_model: WebModel, predictor: Predictor) -> Calla
         )
         if share_predictor:
             app.extensions[EXTENSION_KEY] = predictor
+        apps.append(app)
         return app
 
-    return make
+    yield make
+    for app in apps:
+        get_store(app).close()
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
-from webapp_support import CROSS, DRAWINGS, SQUARE, store_snapshot
+from webapp_support import SQUARE
 from PIL import Image
 
 from training.categories import DEFAULT_CATEGORIES
@@ -60,70 +58,6 @@ def test_predict_accepts_an_image_in_every_documented_form(client, form):
     assert response.status_code == 200, response.get_json()
     reference = client.post("/api/predict", json={"image": data_url}).get_json()
     assert response.get_json()["probabilities"] == reference["probabilities"]
-
-
-def test_contribution_is_stored_as_row_and_files(client, app):
-    """201 with an id; the row holds the label, guess and sizes; the files parse back to the drawing."""
-    response = client.post("/api/drawings", json={"label": "sock", "strokes": CROSS})
-    assert response.status_code == 201
-    drawing_id = response.get_json()["id"]
-    assert isinstance(drawing_id, int)
-
-    with sqlite3.connect(app.config["DATABASE"]) as connection:
-        connection.row_factory = sqlite3.Row
-        row = connection.execute("SELECT * FROM drawing WHERE id = ?", (drawing_id,)).fetchone()
-    assert row["label"] == "sock"
-    assert row["guess"] in DEFAULT_CATEGORIES
-    assert 0 < row["guess_probability"] <= 1
-    assert row["model_version"] == "test-model-1"
-    assert (row["n_strokes"], row["n_points"]) == (2, 4)
-    assert row["client_hash"] and "127.0.0.1" not in row["client_hash"]
-
-    drawings_dir = Path(app.config["DRAWINGS_DIR"])
-    assert row["strokes_path"] == f"sock/{drawing_id}.ndjson"
-    record = json.loads((drawings_dir / row["strokes_path"]).read_text())
-    assert record["word"] == "sock"
-    assert record["drawing"] == [[[float(v) for v in stroke[0]], [float(v) for v in stroke[1]]] for stroke in CROSS]
-    with Image.open(drawings_dir / row["bitmap_path"]) as bitmap:
-        assert bitmap.size == (28, 28)
-        assert np.asarray(bitmap).max() == 255  # Ink, white on black like numpy_bitmap rows.
-    assert store_snapshot(app)[1] == [f"sock/{drawing_id}.ndjson", f"sock/{drawing_id}.png"]
-
-
-def test_contribution_with_an_image_stores_the_image_too(client, app):
-    """An optional image that decodes and shows a drawing is kept beside the strokes."""
-    response = client.post("/api/drawings", json={"label": "purse", "strokes": SQUARE,
-                                                  "image": png_data_url(square_image())})
-    assert response.status_code == 201
-    drawing_id = response.get_json()["id"]
-    assert f"purse/{drawing_id}.upload.png" in store_snapshot(app)[1]
-
-
-def test_contribution_survives_a_broken_model(make_app, tmp_path):
-    """The guess is best effort: with an unloadable Keras model the drawing is still stored, guess NULL."""
-    app = make_app(share_predictor=False, KERAS_MODEL=str(tmp_path / "missing.keras"))
-    response = app.test_client().post("/api/drawings", json={"label": "sock", "strokes": SQUARE})
-    assert response.status_code == 201
-    with sqlite3.connect(app.config["DATABASE"]) as connection:
-        assert connection.execute("SELECT guess, guess_probability FROM drawing").fetchall() == [(None, None)]
-    predict = app.test_client().post("/api/predict", json={"strokes": SQUARE})
-    assert predict.status_code == 503
-    assert "model" in predict.get_json()["error"]
-    assert "missing.keras" not in predict.get_json()["error"]  # Server paths stay in the log.
-
-
-def test_stats_count_every_category_and_add_up(client):
-    """Stats list every category (zeros included) and the total is their sum."""
-    empty = client.get("/api/drawings/stats").get_json()
-    assert empty["total"] == 0
-    assert empty["by_label"] == {category: 0 for category in DEFAULT_CATEGORIES}
-    for label, strokes in [("sock", SQUARE), ("sock", CROSS), ("bowtie", DRAWINGS["zigzag"])]:
-        assert client.post("/api/drawings", json={"label": label, "strokes": strokes}).status_code == 201
-    stats = client.get("/api/drawings/stats").get_json()
-    assert stats["total"] == 3
-    assert stats["by_label"] == {**{category: 0 for category in DEFAULT_CATEGORIES}, "sock": 2, "bowtie": 1}
-    assert set(stats) == {"total", "by_label"}
-    assert list(stats["by_label"]) == list(DEFAULT_CATEGORIES)
 
 
 def test_model_and_health(client, web_model):

@@ -1,10 +1,19 @@
-"""The contribution rate limit: a sliding window per client address, 429 with Retry-After."""
+"""The contribution rate limit: a fixed window per client address, counted in the store, 429 with Retry-After."""
 
 from __future__ import annotations
 
-from webapp_support import SQUARE, store_snapshot
+import pytest
+from conftest import BACKENDS
+from webapp_support import CROSS, SQUARE, store_snapshot
 
 from webapp.security import RateLimiter, retry_after_seconds
+from webapp.store import get_store
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return request.param
 
 
 def test_limit_answers_429_with_retry_after(make_app):
@@ -53,28 +62,53 @@ def test_proxy_addresses_are_used_only_when_trusted(make_app):
             for header in headers] == [201, 201]
 
 
-def test_sliding_window_frees_slots_as_they_age():
-    """Each slot frees exactly one window after it was used; Retry-After says when."""
-    now = [1000.0]
-    limiter = RateLimiter(limit=2, window=60, clock=lambda: now[0])
+def test_a_batch_is_one_hit(make_app):
+    """A game's donation of six drawings uses one of the client's contributions, not six."""
+    client = make_app(RATE_LIMIT=2).test_client()
+    batch = {"drawings": [{"label": "sock", "strokes": SQUARE}] * 6}
+    assert client.post("/api/drawings", json=batch).status_code == 201
+    assert client.post("/api/drawings", json=batch).status_code == 201
+    assert client.post("/api/drawings", json=batch).status_code == 429
+
+
+def test_the_limit_holds_across_app_servers(make_app):
+    """Two apps on one store (two servers behind a balancer) share each client's allowance."""
+    first = make_app(RATE_LIMIT=3).test_client()
+    second = make_app(RATE_LIMIT=3).test_client()
+    statuses = [client.post("/api/drawings", json={"label": "sock", "strokes": CROSS}).status_code
+                for client in (first, second, first, second)]
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_fixed_window_resets_at_its_end(make_app):
+    """A window allows ``limit`` hits; Retry-After is the time to its end; the next window starts afresh."""
+    store = get_store(make_app())
+    now = [1000.0]  # Windows of 60 s start at 960, 1020, ...
+    limiter = RateLimiter(store, limit=2, window=60, clock=lambda: now[0])
     assert limiter.hit("a") == 0
     now[0] += 10
     assert limiter.hit("a") == 0
     now[0] += 5
-    assert limiter.hit("a") == 45  # The first slot frees at 1060.
+    assert limiter.hit("a") == 5  # The window 960-1020 ends in 5 s.
     assert limiter.hit("b") == 0
-    now[0] = 1060.0
+    now[0] = 1020.0
     assert limiter.hit("a") == 0
-    assert limiter.hit("a") == 10  # The second slot (1010) frees at 1070.
+    assert limiter.hit("a") == 0
+    assert limiter.hit("a") == 60
     assert retry_after_seconds(0.2) == 1 and retry_after_seconds(44.1) == 45
+    with pytest.raises(ValueError):
+        RateLimiter(store, limit=1, window=0.5)
 
 
-def test_idle_clients_are_forgotten():
-    """Memory stays bounded: clients idle for a whole window are dropped."""
+def test_old_windows_are_forgotten(make_app):
+    """The table stays small: once a window, rows of earlier windows are deleted."""
+    store = get_store(make_app())
     now = [0.0]
-    limiter = RateLimiter(limit=5, window=60, clock=lambda: now[0])
-    for client in range(1000):
+    limiter = RateLimiter(store, limit=5, window=60, clock=lambda: now[0])
+    for client in range(50):
         limiter.hit(f"client-{client}")
     now[0] = 200.0
     limiter.hit("late")
-    assert set(limiter._events) == {"late"}
+    with store.reading() as connection:
+        rows = store._execute(connection, "SELECT client FROM rate_limit").fetchall()
+    assert [row["client"] for row in rows] == ["late"]

@@ -1,83 +1,221 @@
-"""The drawing store: all-or-nothing contributions, the export for training, sweeping orphans."""
+"""The drawing store on both backends: migrations, contributions, review, gallery, export, and copying a round-1 store."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import os
 import sqlite3
-import time
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
-from webapp_support import CROSS, DRAWINGS, SQUARE, ZIGZAG, store_snapshot
+from conftest import BACKENDS
+from PIL import Image
+from webapp_support import CROSS, DRAWINGS, SQUARE, ZIGZAG
 
 from preprocessing.strokes import drawing_to_bitmap, to_uint8
-from webapp import db as database
-from webapp import store
+from webapp.store import Contribution, IdempotencyConflict, Store, StoreError, open_store
+from webapp.store.base import bitmap_png, migrations
+from webapp.store.throwaway import ThrowawayCluster
+from webapp.store.transfer import export_drawings, import_round1
+from webapp.validation import strokes_bitmap
+
+# Round 1's schema, exactly as round 1's webapp/db.py created it: the fixture store is made with it.
+ROUND1_SCHEMA = """
+CREATE TABLE IF NOT EXISTS drawing (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    label TEXT NOT NULL,
+    created TEXT NOT NULL,
+    model_version TEXT,
+    guess TEXT,
+    guess_probability REAL,
+    strokes_path TEXT NOT NULL,
+    bitmap_path TEXT NOT NULL,
+    image_path TEXT,
+    n_strokes INTEGER NOT NULL,
+    n_points INTEGER NOT NULL,
+    client_hash TEXT
+);
+CREATE INDEX IF NOT EXISTS drawing_label ON drawing (label);
+"""
 
 
-def contribute(client, label: str, strokes: list) -> int:
-    """Store a drawing through the API and return its id."""
-    response = client.post("/api/drawings", json={"label": label, "strokes": strokes})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return request.param
 
 
-def test_database_uses_wal_and_survives_reinitialisation(app, client, runner):
-    """The database is in WAL mode, and `flask init-db` keeps the drawings already stored."""
-    contribute(client, "sock", SQUARE)
-    with sqlite3.connect(app.config["DATABASE"]) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    result = runner.invoke(args=["init-db"])
-    assert result.exit_code == 0
-    assert "Initialized the database" in result.output
-    assert store_snapshot(app)[0] == 1
+@pytest.fixture
+def store(backend: str, database_url: str | None, tmp_path: Path) -> Iterator[Store]:
+    """An empty, migrated store of the backend."""
+    opened = open_store({"DATABASE_URL": database_url, "DATABASE": str(tmp_path / "store.sqlite3")})
+    opened.migrate()
+    yield opened
+    opened.close()
 
 
-def test_a_failed_contribution_leaves_no_row_and_no_file(app, client, monkeypatch):
-    """If the files cannot be moved into place the row is rolled back and the files removed."""
-    contribute(client, "sock", SQUARE)
-    before = store_snapshot(app)
-    renames = []
-
-    def failing_replace(source, target):
-        renames.append(target)
-        if len(renames) == 2:  # The first file is in place, the second fails: the worst moment.
-            raise OSError("disk full")
-        os.rename(source, target)
-
-    monkeypatch.setattr(store.os, "replace", failing_replace)
-    response = client.post("/api/drawings", json={"label": "sock", "strokes": CROSS})
-    assert response.status_code == 500
-    assert response.get_json() == {"error": "internal server error"}
-    assert store_snapshot(app) == before
-    monkeypatch.undo()
-    # The id the failed contribution held is not skipped by the next one's files.
-    next_id = contribute(client, "sock", CROSS)
-    assert f"sock/{next_id}.ndjson" in store_snapshot(app)[1]
+def contribution(label: str = "sock", strokes: list = SQUARE, guess: str | None = None, **fields) -> Contribution:
+    """A checked contribution of these strokes."""
+    arrays = [np.array([stroke[0], stroke[1]], dtype=np.float64).T for stroke in strokes]
+    return Contribution(label=label, strokes=arrays, bitmap=strokes_bitmap(arrays), guess=guess,
+                        guess_probability=None if guess is None else 0.9, model_version="v1",
+                        model_set="accessories", **fields)
 
 
-def test_export_round_trip(app, client, runner, tmp_path):
-    """export-drawings writes Quick Draw's layout: ndjson lines and npy rows in the same order, per label."""
+def test_migrations_are_numbered_and_applied_once(store):
+    """Both backends have the same numbered migrations; a second migrate applies nothing."""
+    assert [version for version, _, _ in migrations("sqlite")] == [version for version, _, _ in migrations("postgres")]
+    assert store.schema_version() == len(migrations(store.dialect))
+    assert store.migrate() == []
+
+
+def test_add_drawings_stores_everything_in_the_row(store):
+    """Strokes, PNG, image and the model's guess come back as stored."""
+    upload = bitmap_png(np.ones((28, 28), np.float32))
+    [drawing_id] = store.add_drawings([contribution("bowtie", CROSS, guess="other", upload=upload,
+                                                    upload_type="PNG", client_hash="abc")])
+    drawing = store.get_drawing(drawing_id)
+    assert drawing["label"] == "bowtie" and drawing["status"] == "pending"
+    assert drawing["guess"] == "other" and drawing["guess_probability"] == 0.9
+    assert (drawing["model_set"], drawing["model_version"]) == ("accessories", "v1")
+    assert drawing["strokes"] == [[[float(v) for v in stroke[0]], [float(v) for v in stroke[1]]] for stroke in CROSS]
+    assert (drawing["n_strokes"], drawing["n_points"]) == (2, 4)
+    assert datetime.fromisoformat(drawing["created"]).tzinfo is not None
+    assert store.drawing_image(drawing_id) == (upload, "PNG")
+    png = store.drawing_png(drawing_id)
+    with Image.open(io.BytesIO(png)) as image:
+        np.testing.assert_array_equal(np.asarray(image), to_uint8(drawing_to_bitmap(CROSS)))
+    assert store.get_drawing(drawing_id + 1) is None and store.drawing_png(drawing_id + 1) is None
+
+
+def test_add_drawings_is_all_or_none(store):
+    """A batch whose fourth drawing cannot be inserted leaves no row; ids are never reused afterwards."""
+    good = [contribution() for _ in range(3)]
+    broken = contribution(label=None)  # NOT NULL violated inside the transaction.
+    with pytest.raises(Exception):
+        store.add_drawings([*good, broken, contribution()])
+    assert store.count_drawings() == 0
+    ids = store.add_drawings(good)
+    assert len(ids) == 3 and ids.created
+    with pytest.raises(ValueError):
+        store.add_drawings([])
+
+
+def test_idempotency_key_returns_the_first_ids(store):
+    """Same key, same drawings: same ids, nothing stored; same key, other drawings: IdempotencyConflict."""
+    first = store.add_drawings([contribution(), contribution("bowtie", CROSS)], idempotency_key="k")
+    again = store.add_drawings([contribution(), contribution("bowtie", CROSS)], idempotency_key="k")
+    assert list(again) == list(first) and first.created and not again.created
+    with pytest.raises(IdempotencyConflict):
+        store.add_drawings([contribution("purse")], idempotency_key="k")
+    assert store.count_drawings() == 2
+
+
+def test_concurrent_requests_with_one_key_store_once(store):
+    """Eight threads send the same keyed batch at once: one stores it, all get the same ids."""
+    results: list[list[int]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def send() -> None:
+        barrier.wait()
+        try:
+            results.append(list(store.add_drawings([contribution(), contribution("purse")], idempotency_key="same")))
+        except BaseException as error:  # Reported below: a thread's exception is otherwise lost.
+            errors.append(error)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({tuple(ids) for ids in results}) == 1 and len(results) == 8
+    assert store.count_drawings() == 2
+
+
+def test_counts_by_label_lists_every_category(store):
+    """Every category appears (0 if none); other stored labels are appended; status filters."""
+    store.add_drawings([contribution("sock"), contribution("sock"), contribution("legacy-hat")])
+    assert store.counts_by_label(["bowtie", "sock"]) == {"bowtie": 0, "sock": 2, "legacy-hat": 1}
+    assert store.counts_by_label(["sock"], status="approved") == {"sock": 0}
+    assert store.count_drawings() == 3 and store.count_drawings("pending") == 3
+
+
+def test_review_queue_puts_disagreements_first(store):
+    """Pending only; label != guess, "other" and no guess come before agreements; paged."""
+    ids = store.add_drawings([
+        contribution("sock", guess="sock"),        # Agreement.
+        contribution("sock", guess="bowtie"),      # Disagreement.
+        contribution("purse", guess="purse"),      # Agreement.
+        contribution("purse", guess="other"),      # "None of these".
+        contribution("purse", guess=None),         # The model could not run.
+        contribution("sock", guess="sock"),        # Approved below: not in the queue.
+    ])
+    store.set_status([ids[5]], "approved", "alice")
+    queue = store.review_queue(limit=10)
+    assert [drawing["id"] for drawing in queue] == [ids[1], ids[3], ids[4], ids[0], ids[2]]
+    assert [drawing["disagreement"] for drawing in queue] == [True, True, True, False, False]
+    assert queue[0]["strokes"] and queue[0]["guess"] == "bowtie" and queue[0]["status"] == "pending"
+    assert [drawing["id"] for drawing in store.review_queue(limit=2, offset=2)] == [ids[4], ids[0]]
+
+
+def test_set_status_records_each_review(store):
+    """Changing many at once counts only real changes and keeps who and when for each; bad input is ValueError."""
+    ids = store.add_drawings([contribution() for _ in range(3)])
+    assert store.set_status([ids[0], ids[1], ids[1]], "approved", "alice") == 2
+    assert store.set_status(ids, "approved", "bob") == 1  # Two were approved already.
+    assert store.set_status([ids[0]], "rejected", "bob") == 1
+    history = store.reviews(ids[0])
+    assert [(review["status"], review["reviewer"]) for review in history] == [("approved", "alice"), ("rejected", "bob")]
+    assert all(datetime.fromisoformat(review["at"]).tzinfo for review in history)
+    assert store.set_status([], "approved", "bob") == 0
+    assert store.set_status([999_999], "approved", "bob") == 0
+    with pytest.raises(ValueError):
+        store.set_status(ids, "deleted", "bob")
+    with pytest.raises(ValueError):
+        store.set_status(ids, "approved", "")
+    assert store.count_drawings("rejected") == 1 and store.count_drawings("approved") == 2
+
+
+def test_gallery_shows_approved_only_newest_first(store):
+    """Pending and rejected never appear; per label or all; before_id pages on; the PNG is approved-only on request."""
+    ids = store.add_drawings([contribution("sock"), contribution("purse"), contribution("sock"),
+                              contribution("sock"), contribution("sock")])
+    store.set_status([ids[0], ids[1], ids[2], ids[4]], "approved", "alice")
+    store.set_status([ids[4]], "rejected", "alice")
+    assert [drawing["id"] for drawing in store.gallery("sock")] == [ids[2], ids[0]]
+    assert [drawing["id"] for drawing in store.gallery()] == [ids[2], ids[1], ids[0]]
+    assert [drawing["id"] for drawing in store.gallery("sock", before_id=ids[2])] == [ids[0]]
+    assert [drawing["id"] for drawing in store.gallery(limit=1)] == [ids[2]]
+    assert store.gallery("umbrella") == []
+    assert store.drawing_png(ids[0], status="approved") is not None
+    assert store.drawing_png(ids[3], status="approved") is None  # Pending.
+    assert store.drawing_png(ids[4], status="approved") is None  # Rejected.
+    approved = list(store.approved_drawings())
+    assert [drawing["id"] for drawing in approved] == [ids[0], ids[1], ids[2]]
+    assert all(drawing["png"].startswith(b"\x89PNG") for drawing in approved)
+
+
+def test_export_round_trip(store, tmp_path):
+    """Quick Draw's layout: ndjson lines and npy rows in the same order, per label; approved only by default."""
     stored = [("sock", SQUARE), ("bowtie", CROSS), ("sock", ZIGZAG), ("sock", CROSS)]
-    ids = [contribute(client, label, strokes) for label, strokes in stored]
-    # A row whose files vanished is left out, not exported half.
-    with sqlite3.connect(app.config["DATABASE"]) as connection:
-        lost_path = connection.execute("SELECT bitmap_path FROM drawing WHERE id = ?", (ids[3],)).fetchone()[0]
-    (Path(app.config["DRAWINGS_DIR"]) / lost_path).unlink()
+    ids = store.add_drawings([contribution(label, strokes) for label, strokes in stored])
+    store.set_status(ids[:3], "approved", "alice")
 
+    result = export_drawings(store, tmp_path / "export")
+    assert result == {"exported": {"sock": 2, "bowtie": 1}, "skipped": 0}
     out = tmp_path / "export"
-    result = runner.invoke(args=["export-drawings", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "skipped 1" in result.output
-
     assert sorted(path.name for path in (out / "simplified").iterdir()) == ["bowtie.ndjson", "sock.ndjson"]
     socks = [json.loads(line) for line in (out / "simplified" / "sock.ndjson").read_text().splitlines()]
     assert [line["key_id"] for line in socks] == [str(ids[0]), str(ids[2])]
     for line, strokes in zip(socks, [SQUARE, ZIGZAG]):
-        assert line["word"] == "sock"
-        assert line["countrycode"] == ""
+        assert line["word"] == "sock" and line["countrycode"] == ""
         assert line["timestamp"].endswith(" UTC")
         assert isinstance(line["recognized"], bool)
         # Quick Draw's normalisation: integers, top-left at 0, longest side 255.
@@ -86,20 +224,17 @@ def test_export_round_trip(app, client, runner, tmp_path):
         assert all(isinstance(value, int) for value in xs + ys)
         assert min(xs) == 0 and min(ys) == 0 and max(max(xs), max(ys)) == 255
         assert len(line["drawing"]) == len(strokes)
-
     bitmaps = np.load(out / "numpy_bitmap" / "sock.npy")
     assert bitmaps.dtype == np.uint8 and bitmaps.shape == (2, 784)
     for row, strokes in zip(bitmaps, [SQUARE, ZIGZAG]):
         np.testing.assert_array_equal(row, to_uint8(drawing_to_bitmap(strokes)).reshape(-1))
-    assert np.load(out / "numpy_bitmap" / "bowtie.npy").shape == (1, 784)
+    assert export_drawings(store, tmp_path / "all", status=None)["exported"] == {"sock": 3, "bowtie": 1}
 
 
-def test_exported_strokes_render_like_the_stored_bitmap(app, client, tmp_path):
+def test_exported_strokes_render_like_the_stored_bitmap(store, tmp_path):
     """Re-rendering an exported (rounded, simplified) drawing gives nearly the bitmap stored with it."""
-    for strokes in DRAWINGS.values():
-        contribute(client, "purse", strokes)
-    with app.app_context():
-        store.export_drawings(database.get_db(), Path(app.config["DRAWINGS_DIR"]), tmp_path)
+    store.add_drawings([contribution("purse", strokes) for strokes in DRAWINGS.values()])
+    export_drawings(store, tmp_path, status="pending")
     lines = (tmp_path / "simplified" / "purse.ndjson").read_text().splitlines()
     bitmaps = np.load(tmp_path / "numpy_bitmap" / "purse.npy").astype(int)
     for line, bitmap in zip(lines, bitmaps):
@@ -107,44 +242,140 @@ def test_exported_strokes_render_like_the_stored_bitmap(app, client, tmp_path):
         assert np.abs(rerendered - bitmap).mean() < 3  # Integer rounding moves edges by well under a pixel.
 
 
-def test_sweep_deletes_orphans_only(app, client, runner):
-    """Files no row points to are deleted; referenced files and young temporary files stay."""
-    kept_id = contribute(client, "sock", SQUARE)
-    drawings_dir = Path(app.config["DRAWINGS_DIR"])
-    orphan = drawings_dir / "sock" / "999.ndjson"
-    orphan.write_text("{}\n")
-    old_temporary = drawings_dir / "sock" / f"{store.TEMPORARY_PREFIX}old.png"
-    old_temporary.write_bytes(b"partial")
-    an_hour_and_more_ago = time.time() - 2 * app.config["SWEEP_MIN_AGE_SECONDS"]
-    os.utime(old_temporary, (an_hour_and_more_ago, an_hour_and_more_ago))
-    young_temporary = drawings_dir / "bowtie" / f"{store.TEMPORARY_PREFIX}young.png"
-    young_temporary.parent.mkdir()
-    young_temporary.write_bytes(b"being written")
+def test_export_command_reads_the_database(make_app, tmp_path):
+    """`flask export-drawings --status approved` exports approved drawings only, from the database."""
+    app = make_app()
+    client = app.test_client()
+    ids = [client.post("/api/drawings", json={"label": "sock", "strokes": strokes}).get_json()["id"]
+           for strokes in (SQUARE, CROSS)]
+    from webapp.store import get_store
 
-    dry = runner.invoke(args=["sweep-drawings", "--dry-run"])
-    assert dry.exit_code == 0 and "Would delete 2" in dry.output
-    assert orphan.exists()
-
-    result = runner.invoke(args=["sweep-drawings"])
+    get_store(app).set_status([ids[1]], "approved", "alice")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["export-drawings", "--out", str(tmp_path / "out"), "--status", "approved"])
     assert result.exit_code == 0, result.output
-    assert "Deleted 2" in result.output
-    assert not orphan.exists() and not old_temporary.exists()
-    assert young_temporary.exists()
-    assert store_snapshot(app)[1] == sorted(
-        [f"sock/{kept_id}.ndjson", f"sock/{kept_id}.png", f"bowtie/{young_temporary.name}"]
-    )
+    assert "Exported 1 approved drawings" in result.output
+    assert json.loads((tmp_path / "out" / "simplified" / "sock.ndjson").read_text())["key_id"] == str(ids[1])
+    result = runner.invoke(args=["export-drawings", "--out", str(tmp_path / "all"), "--status", "all"])
+    assert "Exported 2 all drawings" in result.output
+    assert "Initialized the database" in runner.invoke(args=["init-db"]).output
 
 
-def test_transaction_rolls_back_on_error(tmp_path):
-    """The store's transaction helper commits on success and rolls back on any exception."""
-    path = tmp_path / "db.sqlite3"
-    database.init_db(path)
-    connection = database.connect(path, 1000)
-    with pytest.raises(RuntimeError):
-        with database.transaction(connection):
-            connection.execute("INSERT INTO drawing (label, created, strokes_path, bitmap_path, n_strokes, n_points)"
-                               " VALUES ('sock', 'now', 'a', 'b', 1, 1)")
-            raise RuntimeError("boom")
-    assert connection.execute("SELECT COUNT(*) FROM drawing").fetchone()[0] == 0
-    assert not connection.in_transaction
-    connection.close()
+def make_round1_store(folder: Path) -> tuple[Path, list[dict]]:
+    """A store as round 1 left it: its schema, rows pointing at files under drawings/<label>/, one image."""
+    database, drawings_dir = folder / "doodles.sqlite3", folder / "drawings"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        connection.executescript(ROUND1_SCHEMA)
+        for number, (label, strokes) in enumerate([("sock", SQUARE), ("bowtie", CROSS), ("sock", ZIGZAG)]):
+            created = datetime(2026, 11, 20, 10, number, tzinfo=timezone.utc).isoformat()
+            (drawings_dir / label).mkdir(parents=True, exist_ok=True)
+            drawing_id = number + 1
+            record = {"word": label, "created": created,
+                      "drawing": [[[float(v) for v in stroke[0]], [float(v) for v in stroke[1]]] for stroke in strokes]}
+            (drawings_dir / label / f"{drawing_id}.ndjson").write_text(json.dumps(record) + "\n")
+            png = bitmap_png(drawing_to_bitmap(strokes))
+            (drawings_dir / label / f"{drawing_id}.png").write_bytes(png)
+            image_path = None
+            if number == 1:
+                image_path = f"{label}/{drawing_id}.upload.png"
+                (drawings_dir / image_path).write_bytes(png)
+            connection.execute(
+                "INSERT INTO drawing (id, label, created, model_version, guess, guess_probability, strokes_path,"
+                " bitmap_path, image_path, n_strokes, n_points, client_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (drawing_id, label, created, "round1", "sock", 0.5, f"{label}/{drawing_id}.ndjson",
+                 f"{label}/{drawing_id}.png", image_path, len(strokes), sum(len(s[0]) for s in strokes), "h"),
+            )
+            written.append({"label": label, "created": created, "strokes": record["drawing"], "png": png,
+                            "image": png if image_path else None})
+        connection.commit()
+    return database, written
+
+
+def test_round1_store_is_copied_once_and_whole(store, tmp_path):
+    """Every row with its files lands in the store (time, strokes, PNG, image kept); a second run copies nothing."""
+    database, written = make_round1_store(tmp_path / "round1")
+    report = import_round1(store, database, tmp_path / "round1" / "drawings", render=strokes_bitmap)
+    assert (report.copied, report.already_there, report.unreadable) == (3, 0, [])
+    copied = sorted(store.drawings(status=None), key=lambda drawing: drawing["id"])
+    for drawing, original in zip(copied, written):
+        assert drawing["label"] == original["label"] and drawing["status"] == "pending"
+        assert datetime.fromisoformat(drawing["created"]) == datetime.fromisoformat(original["created"])
+        assert drawing["strokes"] == original["strokes"]
+        assert drawing["png"] == original["png"]
+        assert drawing["model_set"] == "accessories" and drawing["model_version"] == "round1"
+    assert store.drawing_image(copied[1]["id"]) == (written[1]["image"], "PNG")
+    again = import_round1(store, database, tmp_path / "round1" / "drawings", render=strokes_bitmap)
+    assert (again.copied, again.already_there) == (0, 3)
+    assert store.count_drawings() == 3
+
+
+def test_round1_rows_with_lost_files_are_reported(store, tmp_path):
+    """A lost strokes file is reported (the row stays in the old store); a lost PNG is re-rendered from the strokes."""
+    database, written = make_round1_store(tmp_path / "round1")
+    drawings_dir = tmp_path / "round1" / "drawings"
+    (drawings_dir / "sock" / "1.ndjson").unlink()
+    (drawings_dir / "bowtie" / "2.png").unlink()
+    report = import_round1(store, database, drawings_dir, render=strokes_bitmap)
+    assert report.copied == 2 and len(report.unreadable) == 1 and report.unreadable[0].startswith("1:")
+    rerendered = [drawing for drawing in store.drawings(status=None) if drawing["label"] == "bowtie"][0]
+    assert rerendered["png"] == written[1]["png"]
+
+
+def test_migrate_store_command(make_app, tmp_path):
+    """`flask migrate-store --from` copies a round-1 store into the configured one; exit 1 names unreadable rows."""
+    database, _ = make_round1_store(tmp_path / "round1")
+    runner = make_app().test_cli_runner()
+    result = runner.invoke(args=["migrate-store", "--from", str(database)])
+    assert result.exit_code == 0, result.output
+    assert "Copied 3 drawings" in result.output
+    result = runner.invoke(args=["migrate-store", "--from", str(database)])
+    assert "Copied 0 drawings" in result.output and "3 were already there" in result.output
+    (tmp_path / "round1" / "drawings" / "sock" / "3.ndjson").unlink()
+    (tmp_path / "round1" / "doodles-copy.sqlite3").write_bytes(database.read_bytes())
+    result = runner.invoke(args=["migrate-store", "--from", str(tmp_path / "round1" / "doodles-copy.sqlite3")])
+    assert result.exit_code == 1 and "drawing 3" in result.output
+
+
+def test_a_round1_file_as_the_store_is_refused_with_instructions(tmp_path):
+    """Opening round 1's file as the SQLite store says how to migrate instead of mixing schemas."""
+    database, _ = make_round1_store(tmp_path)
+    store = open_store({"DATABASE": str(database)})
+    with pytest.raises(StoreError, match="migrate-store"):
+        store.migrate()
+
+
+def test_database_url_must_be_postgresql(tmp_path):
+    """A DATABASE_URL for another database is refused rather than silently ignored."""
+    with pytest.raises(StoreError, match="postgresql://"):
+        open_store({"DATABASE_URL": "mysql://db/doodles", "DATABASE": str(tmp_path / "x.sqlite3")})
+
+
+def test_postgres_app_servers_starting_together_migrate_once(postgres_cluster: ThrowawayCluster):
+    """Four stores migrating one new database at the same moment: one applies the migration, none fails."""
+    url = postgres_cluster.create_database("migrate_together")
+    stores = [open_store({"DATABASE_URL": url}) for _ in range(4)]
+    applied: list[list[str]] = []
+    barrier = threading.Barrier(4)
+
+    def migrate(store: Store) -> None:
+        barrier.wait()
+        applied.append(store.migrate())
+
+    threads = [threading.Thread(target=migrate, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    postgres_cluster.drop_database("migrate_together")
+    assert sorted(len(names) for names in applied) == [0, 0, 0, len(migrations("postgres"))]
+
+
+def test_sqlite_store_uses_wal(tmp_path):
+    """The SQLite file is in WAL mode, so readers never wait for the writer."""
+    open_store({"DATABASE": str(tmp_path / "wal.sqlite3")}).migrate()
+    with contextlib.closing(sqlite3.connect(tmp_path / "wal.sqlite3")) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from flask import Flask
 
 from export.metadata import build_metadata
 from training.categories import DEFAULT_CATEGORIES
+from webapp.store import get_store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED = 1337
@@ -70,13 +70,8 @@ def write_web_model(directory: Path, keras_model: Path, **overrides: Any) -> Web
     return WebModel(directory, keras_model, metadata)
 
 
-def store_snapshot(app: Flask) -> tuple[int, list[str]]:
-    """The store as a test sees it: the number of rows and every file under DRAWINGS_DIR."""
-    connection = sqlite3.connect(app.config["DATABASE"])
-    try:
-        rows = connection.execute("SELECT COUNT(*) FROM drawing").fetchone()[0]
-    finally:
-        connection.close()
-    drawings_dir = Path(app.config["DRAWINGS_DIR"])
-    files = sorted(path.relative_to(drawings_dir).as_posix() for path in drawings_dir.rglob("*") if path.is_file())
-    return rows, files
+def store_snapshot(app: Flask) -> tuple[int, list[int]]:
+    """The store as a test sees it, through the store itself: the number of drawings and their ids."""
+    store = get_store(app)
+    ids = sorted(drawing["id"] for drawing in store.drawings(status=None))
+    return store.count_drawings(), ids
