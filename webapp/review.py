@@ -199,6 +199,11 @@ def handle_auth_error(error: auth.AuthError) -> Response:
 
 def init_app(app: Flask) -> None:
     """Read the admin tokens, register the review and gallery routes and the refusal handler."""
-    auth.init_app(app)
+    try:
+        auth.init_app(app)
+    except ValueError:
+        # The app will not start: close the store create_app opened, or its connections leak.
+        store.get_store(app).close()
+        raise
     app.register_blueprint(bp)
     app.register_error_handler(auth.AuthError, handle_auth_error)

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from conftest import BACKENDS
 from webapp_support import CROSS, SQUARE, ZIGZAG
 
 TOKEN = "gallery-token-0123456789abcdef"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return request.param
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from conftest import BACKENDS
 from webapp_support import CROSS, SQUARE, ZIGZAG
 
 from training.categories import DEFAULT_CATEGORIES
@@ -15,6 +16,12 @@ TOKEN = "review-token-0123456789abcdef"
 ALICE = "alice-token-0123456789abcdef"
 BOB = "bob-token-0123456789abcdefgh"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return request.param
 
 
 @pytest.fixture
