@@ -83,7 +83,7 @@ def _gallery_item(row: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/api/review")
 def review_queue() -> dict[str, Any]:
-    """A page of pending drawings, disagreements with the model first; ``next`` is the following page's offset."""
+    """A page of pending drawings, disagreements with the model first; ``next`` is the following page's offset, ``pending`` the queue's length."""
     auth.require_reviewer()
     limit = _page_size()
     offset = _count_argument("offset", 0, 0)
@@ -92,6 +92,7 @@ def review_queue() -> dict[str, Any]:
     return {
         "drawings": [_review_item(row) for row in rows[:limit]],
         "next": offset + limit if len(rows) > limit else None,
+        "pending": store.count_drawings("pending"),
     }
 
 

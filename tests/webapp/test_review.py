@@ -188,7 +188,7 @@ def test_queue_lists_disagreements_first(reviewed_client):
     """Pending drawings the model disagrees with come before those it agrees with, each group oldest first."""
     ids = [contribute(reviewed_client, label) for label in DEFAULT_CATEGORIES]
     body = reviewed_client.get("/api/review", headers=BEARER).get_json()
-    assert body["next"] is None
+    assert body["next"] is None and body["pending"] == len(ids)
     drawings = body["drawings"]
     assert sorted(item["id"] for item in drawings) == ids
     agrees = [item["guess"] == item["label"] for item in drawings]
@@ -221,8 +221,8 @@ def test_approved_and_rejected_leave_the_queue(reviewed_app, reviewed_client):
     assert decide(reviewed_client, [ids[2], ids[2]], "rejected").get_json() == {
         "updated": 1, "ids": [ids[2]], "status": "rejected", "reviewer": "admin"
     }
-    queue = reviewed_client.get("/api/review", headers=BEARER).get_json()["drawings"]
-    assert [item["id"] for item in queue] == [ids[3]]
+    body = reviewed_client.get("/api/review", headers=BEARER).get_json()
+    assert [item["id"] for item in body["drawings"]] == [ids[3]] and body["pending"] == 1
     statuses = {drawing_id: get_store(reviewed_app).get_drawing(drawing_id)["status"] for drawing_id in ids}
     assert statuses == {ids[0]: "approved", ids[1]: "approved", ids[2]: "rejected", ids[3]: "pending"}
     # A moderator may change their mind.

@@ -142,8 +142,10 @@ async function loadQueue() {
     if (body.drawings.length === 0) {
       showStatus('success', 'Nothing to review: every contribution has been decided.');
     } else {
-      const more = body.next === null ? '' : ' More are waiting after these.';
-      showStatus('idle', `${body.drawings.length} pending drawings, disagreements with the model first.${more}`);
+      const shown = body.drawings.length;
+      const total = body.pending ?? shown;
+      const more = total > shown ? ` (${shown} shown)` : '';
+      showStatus('idle', `${total} pending drawing${total === 1 ? '' : 's'}${more}, disagreements with the model first.`);
       focusTile(tiles()[0]);
     }
   } catch (error) {
