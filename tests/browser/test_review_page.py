@@ -155,3 +155,14 @@ def test_review_by_keyboard(page: Page, review_server: ReviewServer, watch) -> N
     page.wait_for_function("[...document.querySelectorAll('#gallery-grid img')].every((image) => image.complete)")
     assert shown.evaluate_all("images => images.map((image) => image.naturalWidth)") == [28, 28, 28]
     page_watch.assert_clean()
+
+
+def test_a_wrong_token_is_asked_for_again(page: Page, review_server: ReviewServer) -> None:
+    """A refused token is forgotten and the form says why; nothing is shown without the right one."""
+    page.goto(f"{review_server.url}/review")
+    page.get_by_label("Admin token").fill("not-the-admin-token-000000")
+    page.get_by_role("button", name="Start reviewing").click()
+    expect(page.get_by_test_id("token-form")).to_contain_text("The server refused the token")
+    expect(page.get_by_label("Admin token")).to_be_focused()
+    expect(page.get_by_test_id("review-grid")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
