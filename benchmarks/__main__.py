@@ -19,7 +19,7 @@ from benchmarks.fixtures import REPO
 from benchmarks.machine import describe_machine
 from training.dataset import default_dataset_dir
 
-SECTIONS = ("server", "baseline", "browser", "training", "make_train")
+SECTIONS = ("server", "store", "baseline", "browser", "training", "make_train")
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 MB = 1_000_000
 
@@ -47,6 +47,9 @@ def run_sections(args: argparse.Namespace, previous: dict[str, Any]) -> dict[str
         if section == "server":
             from benchmarks.server import bench_product_server
             results[section] = bench_product_server()
+        elif section == "store":
+            from benchmarks.server import bench_contributions
+            results[section] = bench_contributions()
         elif section == "baseline":
             from benchmarks.server import bench_baseline_server
             results[section] = bench_baseline_server(args.model)
@@ -172,6 +175,25 @@ def render_markdown(results: dict[str, Any]) -> str:
                   f"**{_target(sixteen, 300.0, at_most=False)}**. Same PNG body, ours vs the original endpoint at "
                   f"1 client: **{_ratio(base_one, image_one)}** faster; the in-browser WASM guess vs the original "
                   f"round trip: **{_ratio(base_one, wasm_path)}** faster.", ""]
+
+    store = results.get("store", {})
+    if store:
+        lines += ["## Contributions per store (`POST /api/drawings`, waitress, loopback, "
+                  f"{store['clients']} clients)", "",
+                  "| store | app servers | contributions/s | p50 ms | p95 ms | errors |", "|---|---|---|---|---|---|"]
+        for row in store["contributions"]:
+            lines.append(f"| {row['store']} | {row['servers']} | {_fmt(row['requests_per_second'], 1)} | "
+                         f"{_fmt(row['p50_ms'])} | {_fmt(row['p95_ms'])} | {row['errors']} |")
+        sizes = store.get("storage", {})
+        alone = store.get("store_only", {})
+        lines += ["", "The store alone (one process, 8 writer threads calling `add_drawings`, no HTTP, no model): " +
+                  "; ".join(f"{name}: {_fmt(figures['drawings_per_second'], 0)} drawings/s"
+                            for name, figures in alone.items()) + "."]
+        lines += ["", "Bytes per stored drawing (strokes JSON + 28x28 PNG + columns): " + "; ".join(
+            f"{name}: {figures['bytes_per_row']:,} per row, {figures['bytes_per_drawing_on_disk']:,} on disk "
+            f"with indexes" for name, figures in sizes.items()) + ".",
+                  f"Model a player downloads once ({store['model_download']['folder']}): "
+                  f"{store['model_download']['bytes']:,} bytes.", ""]
 
     training = results.get("training", {})
     if training:

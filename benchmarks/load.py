@@ -7,7 +7,7 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -37,7 +37,7 @@ class LoadResult:
 
 def run_load(
     host: str,
-    port: int,
+    port: int | Sequence[int],
     path: str,
     make_body: Callable[[int, int], bytes],
     clients: int,
@@ -46,13 +46,18 @@ def run_load(
     ok_statuses: tuple[int, ...] = (200, 201),
     deadline_seconds: float = 120.0,
 ) -> LoadResult:
-    """Send ``clients * requests_per_client`` POSTs from concurrent threads; stop at the deadline."""
+    """Send ``clients * requests_per_client`` POSTs from concurrent threads; stop at the deadline.
+
+    With several ports (app servers behind a balancer), client i talks to ``port[i % len(port)]``.
+    """
+    ports = [port] if isinstance(port, int) else list(port)
     result = LoadResult(clients=clients)
     lock = threading.Lock()
     stop_at = time.monotonic() + deadline_seconds
     barrier = threading.Barrier(clients + 1)
 
     def client(index: int) -> None:
+        port = ports[index % len(ports)]
         connection = http.client.HTTPConnection(host, port, timeout=30)
         local: list[float] = []
         errors = 0
