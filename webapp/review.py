@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request, url_for
 
-from webapp import auth, store
+from webapp import api, auth, store
 from webapp.validation import RequestError
 
 bp = Blueprint("review", __name__)
@@ -27,7 +27,8 @@ LARGEST_ID = 2**63 - 1  # Database integers are 64-bit; a larger id cannot exist
 
 def _categories() -> list[str]:
     """The categories the served model names: the only labels a contribution (so a gallery) can have."""
-    return list(current_app.extensions["doodles.metadata"]["categories"])
+    # Through the API's own accessor, so this follows however the API resolves the served model.
+    return list(api._metadata()["categories"])
 
 
 def _count_argument(name: str, default: int, minimum: int, maximum: int | None = None) -> int:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BACKENDS
 from webapp_support import CROSS, SQUARE, ZIGZAG
 
 TOKEN = "gallery-token-0123456789abcdef"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+# Not imported from conftest: with tests/browser in the same run, "conftest" may be that one.
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)

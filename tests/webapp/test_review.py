@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import BACKENDS
 from webapp_support import CROSS, SQUARE, ZIGZAG
 
 from training.categories import DEFAULT_CATEGORIES
@@ -16,6 +15,10 @@ TOKEN = "review-token-0123456789abcdef"
 ALICE = "alice-token-0123456789abcdef"
 BOB = "bob-token-0123456789abcdefgh"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+# Not imported from conftest: with tests/browser in the same run, "conftest" may be that one.
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
