@@ -218,9 +218,11 @@ def require_reviewer() -> str:
 def optional_reviewer() -> str | None:
     """The reviewer if the request carries a valid token, None if it carries none; AuthError for a wrong one.
 
-    For resources anyone may see in part (a drawing's PNG): a missing token is not an
-    error, but a wrong one still counts towards the failure limit.
+    For resources anyone may see in part (a drawing's PNG): without an Authorization header
+    the request is public, whatever its URL or cookies hold (a token there is not accepted,
+    and a stray "token" cookie from another app on the host must not break the gallery);
+    a wrong header still counts towards the failure limit.
     """
-    if not review_enabled() or ("Authorization" not in request.headers and _misplaced_token() is None):
+    if not review_enabled() or "Authorization" not in request.headers:
         return None
     return require_reviewer()

@@ -291,9 +291,15 @@ def test_drawing_png_needs_a_token_until_approved(reviewed_client):
         moderator = reviewed_client.get(f"/api/drawings/{drawing_id}.png", headers=BEARER)
         assert moderator.status_code == 200 and moderator.mimetype == "image/png"
         assert moderator.data.startswith(b"\x89PNG")
-        assert reviewed_client.get(f"/api/drawings/{drawing_id}.png?token={TOKEN}").status_code == 401
+        # A token anywhere but the header is not accepted.
+        assert reviewed_client.get(f"/api/drawings/{drawing_id}.png?token={TOKEN}").status_code == 404
     public = reviewed_client.get(f"/api/drawings/{approved}.png")
     assert public.status_code == 200 and public.data.startswith(b"\x89PNG")
+    # A stray cookie of another app on the host does not break the public gallery.
+    reviewed_client.set_cookie("token", "some-other-app")
+    assert reviewed_client.get(f"/api/drawings/{approved}.png").status_code == 200
+    assert reviewed_client.get(f"/api/drawings/{pending}.png").status_code == 404
+    reviewed_client.delete_cookie("token")
     wrong = reviewed_client.get(f"/api/drawings/{pending}.png", headers={"Authorization": "Bearer nope-0000000000000000"})
     assert wrong.status_code == 401
 
