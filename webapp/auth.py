@@ -32,11 +32,10 @@ EXTENSION_KEY = "doodles.review_auth"
 DEFAULT_REVIEWER = "admin"  # The reviewer recorded for the single ADMIN_TOKEN.
 MIN_TOKEN_LENGTH = 16  # Characters; a short token can be guessed even behind the rate limit.
 REALM = 'Bearer realm="review"'
-# Query parameters and cookies a client might carry a token in; any of them is refused. The
-# cookie names are fewer: cookies are shared by every app on the host, and a generic "key"
-# cookie set by another one must not lock moderators out.
+# Query parameters a client might carry a token in; any of them is refused, whatever it holds.
+# Cookies are refused by value instead (any cookie holding an admin token): they are shared by
+# every app on the host, and another app's "token" cookie must not lock moderators out.
 TOKEN_PARAMETERS = ("token", "access_token", "admin_token", "auth", "authorization", "bearer", "key", "api_key")
-TOKEN_COOKIES = ("token", "access_token", "admin_token", "authorization", "bearer")
 
 
 class AuthError(Exception):
@@ -154,8 +153,9 @@ def _misplaced_token() -> str | None:
     """Why the request carries a token somewhere other than the Authorization header, or None."""
     if any(name.lower() in TOKEN_PARAMETERS for name in request.args):
         return "send the admin token in the Authorization header, never in the URL; the URL has been logged, so change the token"
-    if any(name.lower() in TOKEN_COOKIES for name in request.cookies):
-        return "send the admin token in the Authorization header; tokens in cookies are refused"
+    # Any cookie holding an admin token, whatever its name; other apps' cookies on the host are left alone.
+    if any(_match(value.encode()) is not None for value in request.cookies.values()):
+        return "send the admin token in the Authorization header; tokens in cookies are refused, so change the token"
     return None
 
 

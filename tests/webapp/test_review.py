@@ -63,6 +63,7 @@ REFUSED = [
     ("query string even beside the header", BEARER, f"?token={TOKEN}", None, "never in the URL"),
     ("token in a cookie", {}, "", ("token", TOKEN), "cookie"),
     ("admin_token cookie beside the header", BEARER, "", ("admin_token", TOKEN), "cookie"),
+    ("the token in a cookie of any name", BEARER, "", ("session", TOKEN), "cookie"),
 ]
 
 
@@ -87,6 +88,12 @@ def test_refused_with_401(reviewed_app, case, headers, query, cookie, message, m
         client.delete_cookie(cookie[0])
     queue = client.get("/api/review", headers=BEARER).get_json()["drawings"]
     assert [item["id"] for item in queue] == [drawing_id]
+
+
+def test_other_cookies_do_not_matter(reviewed_client):
+    """Cookies that hold no admin token (another app's on the same host) do not stand in the moderator's way."""
+    reviewed_client.set_cookie("token", "another-apps-session-value")
+    assert reviewed_client.get("/api/review", headers=BEARER).status_code == 200
 
 
 @pytest.mark.parametrize("settings", [{}, {"ADMIN_TOKEN": ""}, {"ADMIN_TOKEN": None, "ADMIN_TOKENS": {}}])
