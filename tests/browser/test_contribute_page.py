@@ -1,16 +1,14 @@
-"""The contribute page: a labelled drawing reaches the database and the drawings folder, the
-person is told what was stored, and empty or unlabelled drawings are refused."""
+"""The contribute page: a labelled drawing reaches the database, the person is told what was
+stored, and empty or unlabelled drawings are refused."""
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from webapp.store import get_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -54,19 +52,13 @@ def test_contribute_stores_a_labelled_drawing(
     expect(counter).to_have_attribute("data-count", str(before + 1))
     assert stored_count(page, label) == before + 1
 
-    # The row and both files exist, and the stored strokes are the ones drawn on the canvas.
-    with closing(sqlite3.connect(live_server.app.config["DATABASE"])) as connection:
-        row = connection.execute(
-            "SELECT label, n_strokes, strokes_path, bitmap_path FROM drawing WHERE id = ?", (drawing_id,)
-        ).fetchone()
-    assert row is not None, f"no database row for drawing {drawing_id}"
-    stored_label, stored_stroke_count, strokes_path, bitmap_path = row
-    assert (stored_label, stored_stroke_count) == (label, len(strokes))
-    drawings_dir = Path(live_server.app.config["DRAWINGS_DIR"])
-    record = json.loads((drawings_dir / strokes_path).read_text())
-    assert record["word"] == label
-    assert len(record["drawing"]) == len(sent_strokes) == len(strokes)
-    assert (drawings_dir / bitmap_path).read_bytes().startswith(PNG_SIGNATURE)
+    # The row exists with the strokes drawn on the canvas and the 28x28 PNG (the store holds both).
+    store = get_store(live_server.app)
+    drawing = store.get_drawing(drawing_id)
+    assert drawing is not None, f"no database row for drawing {drawing_id}"
+    assert (drawing["label"], drawing["n_strokes"]) == (label, len(strokes))
+    assert len(drawing["strokes"]) == len(sent_strokes) == len(strokes)
+    assert store.drawing_png(drawing_id).startswith(PNG_SIGNATURE)
     page_watch.assert_clean()
 
 

@@ -449,3 +449,16 @@ def test_server_refuses_to_start_with_inconsistent_metadata(environment, web_mod
     assert "Cannot start" in result.stderr
     assert "differ from the expected" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_server_refuses_to_start_without_its_database(environment):
+    """An unreachable PostgreSQL at start is one clear line and exit 1, after DATABASE_TIMEOUT, not a hang."""
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.serve", "--port", str(free_port())],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, **environment, "FLASK_DATABASE_TIMEOUT": "1",
+             "FLASK_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"},
+    )
+    assert result.returncode == 1
+    assert "Cannot start" in result.stderr
+    assert "Traceback" not in result.stderr

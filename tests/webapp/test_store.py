@@ -379,3 +379,23 @@ def test_sqlite_store_uses_wal(tmp_path):
     open_store({"DATABASE": str(tmp_path / "wal.sqlite3")}).migrate()
     with contextlib.closing(sqlite3.connect(tmp_path / "wal.sqlite3")) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_database_url_in_the_environment_selects_postgresql(monkeypatch, web_model, postgres_app_url):
+    """DATABASE_URL (the hosting convention) alone makes a production-style app use PostgreSQL; unset, SQLite."""
+    from webapp import create_app
+    from webapp.store import get_store
+    from webapp.store.postgres import PostgresStore
+    from webapp.store.sqlite import SQLiteStore
+
+    monkeypatch.setenv("FLASK_SECRET_KEY", "store-tests")
+    monkeypatch.setenv("FLASK_WEB_MODEL_DIR", str(web_model.directory))
+    monkeypatch.setenv("FLASK_DATABASE", str(web_model.directory.parent / "env.sqlite3"))
+    monkeypatch.setenv("DATABASE_URL", postgres_app_url)
+    app = create_app()
+    try:
+        assert isinstance(get_store(app), PostgresStore)
+    finally:
+        get_store(app).close()
+    monkeypatch.delenv("DATABASE_URL")
+    assert isinstance(get_store(create_app()), SQLiteStore)
