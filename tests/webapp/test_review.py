@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from test_config import environment  # noqa: F401  (the production-style environment, shared)
 from webapp_support import CROSS, SQUARE, ZIGZAG
 
 from training.categories import DEFAULT_CATEGORIES
-from webapp import auth
+from webapp import auth, create_app
 from webapp.store import get_store
 
 TOKEN = "review-token-0123456789abcdef"
@@ -186,6 +187,20 @@ def test_malformed_token_settings_stop_the_app(make_app, settings):
     """A token setting that cannot be read, or that would mix two reviewers up, refuses to start."""
     with pytest.raises(ValueError):
         make_app(**settings)
+
+
+def test_tokens_from_the_environment(environment):
+    """FLASK_ADMIN_TOKEN (even all digits, which JSON would turn into a number) and FLASK_ADMIN_TOKENS configure review."""
+    digits = "12345678901234567890123"
+    environment.setenv("FLASK_SECRET_KEY", "environment-test-secret-key")
+    environment.setenv("FLASK_ADMIN_TOKEN", digits)
+    environment.setenv("FLASK_ADMIN_TOKENS", f'{{"alice": "{ALICE}"}}')
+    client = create_app().test_client()
+    assert client.get("/api/review", headers={"Authorization": f"Bearer {digits}"}).status_code == 200
+    assert client.get("/api/review", headers={"Authorization": f"Bearer {ALICE}"}).status_code == 200
+    environment.delenv("FLASK_ADMIN_TOKEN")
+    environment.delenv("FLASK_ADMIN_TOKENS")
+    assert create_app().test_client().get("/api/review", headers=BEARER).status_code == 404
 
 
 def test_short_tokens_are_refused_outside_tests(make_app):
