@@ -25,6 +25,8 @@ TOKEN = "browser-review-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 SQUARE = [[[10, 200, 200, 10, 10], [10, 10, 200, 200, 10]]]
 DRAWINGS = 4
+# Generous: each decision is a request to a server sharing two busy cores with the browser.
+UI_TIMEOUT_MS = 15_000
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
@@ -107,48 +109,48 @@ def test_review_by_keyboard(page: Page, review_server: ReviewServer, watch) -> N
     page.get_by_label("Admin token").fill(TOKEN)
     page.keyboard.press("Enter")
     tiles = page.get_by_test_id("review-grid").get_by_role("option")
-    expect(tiles).to_have_count(DRAWINGS)
+    expect(tiles).to_have_count(DRAWINGS, timeout=UI_TIMEOUT_MS)
     first = tiles.first
-    expect(first).to_be_focused()
+    expect(first).to_be_focused(timeout=UI_TIMEOUT_MS)
     order = [int(tiles.nth(index).get_attribute("data-id")) for index in range(DRAWINGS)]
 
     # A approves the focused drawing; focus moves on to the next one.
     page.keyboard.press("a")
-    expect(tiles).to_have_count(DRAWINGS - 1)
-    expect(page.get_by_test_id("review-status")).to_have_text("Approved 1 drawing.")
-    expect(tiles.first).to_be_focused()
+    expect(tiles).to_have_count(DRAWINGS - 1, timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("review-status")).to_have_text("Approved 1 drawing.", timeout=UI_TIMEOUT_MS)
+    expect(tiles.first).to_be_focused(timeout=UI_TIMEOUT_MS)
     # Arrow right, then R rejects that one.
     page.keyboard.press("ArrowRight")
-    expect(tiles.nth(1)).to_be_focused()
+    expect(tiles.nth(1)).to_be_focused(timeout=UI_TIMEOUT_MS)
     page.keyboard.press("r")
-    expect(page.get_by_test_id("review-status")).to_have_text("Rejected 1 drawing.")
-    expect(tiles).to_have_count(DRAWINGS - 2)
+    expect(page.get_by_test_id("review-status")).to_have_text("Rejected 1 drawing.", timeout=UI_TIMEOUT_MS)
+    expect(tiles).to_have_count(DRAWINGS - 2, timeout=UI_TIMEOUT_MS)
     # Space selects several; A approves them all at once and the queue empties.
     page.keyboard.press("ArrowLeft")
     page.keyboard.press(" ")
     page.keyboard.press("ArrowRight")
     page.keyboard.press(" ")
     page.keyboard.press("a")
-    expect(page.get_by_test_id("review-status")).to_contain_text("Nothing to review")
-    expect(tiles).to_have_count(0)
+    expect(page.get_by_test_id("review-status")).to_contain_text("Nothing to review", timeout=UI_TIMEOUT_MS)
+    expect(tiles).to_have_count(0, timeout=UI_TIMEOUT_MS)
 
     assert review_server.statuses() == {
         order[0]: "approved", order[1]: "approved", order[2]: "rejected", order[3]: "approved"
     }
     # Asked once: a reload in the same tab goes straight to the grid.
     page.reload()
-    expect(page.get_by_test_id("review-status")).to_contain_text("Nothing to review")
-    expect(page.get_by_test_id("token-form")).to_be_hidden()
+    expect(page.get_by_test_id("review-status")).to_contain_text("Nothing to review", timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("token-form")).to_be_hidden(timeout=UI_TIMEOUT_MS)
     assert not any(TOKEN in url for url in urls)
     assert page.evaluate("document.cookie") == ""
 
     # The gallery shows the three approved drawings, newest first, and not the rejected one.
     page.goto(f"{review_server.url}/gallery")
     label = page.get_by_test_id("gallery-categories").get_by_role("button").first
-    expect(label).to_have_attribute("aria-pressed", "true")
+    expect(label).to_have_attribute("aria-pressed", "true", timeout=UI_TIMEOUT_MS)
     shown = page.get_by_test_id("gallery-grid").get_by_role("img")
-    expect(shown).to_have_count(3)
-    expect(page.get_by_test_id("gallery-status")).to_contain_text("3 approved")
+    expect(shown).to_have_count(3, timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("gallery-status")).to_contain_text("3 approved", timeout=UI_TIMEOUT_MS)
     assert [int(shown.nth(index).evaluate("image => image.closest('li').dataset.id")) for index in range(3)] == sorted(
         [order[0], order[1], order[3]], reverse=True
     )
@@ -162,7 +164,7 @@ def test_a_wrong_token_is_asked_for_again(page: Page, review_server: ReviewServe
     page.goto(f"{review_server.url}/review")
     page.get_by_label("Admin token").fill("not-the-admin-token-000000")
     page.get_by_role("button", name="Start reviewing").click()
-    expect(page.get_by_test_id("token-form")).to_contain_text("The server refused the token")
-    expect(page.get_by_label("Admin token")).to_be_focused()
-    expect(page.get_by_test_id("review-grid")).to_be_hidden()
+    expect(page.get_by_test_id("token-form")).to_contain_text("The server refused the token", timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_label("Admin token")).to_be_focused(timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("review-grid")).to_be_hidden(timeout=UI_TIMEOUT_MS)
     assert page.evaluate("sessionStorage.length") == 0
