@@ -62,5 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     api.init_app(app)
     app.register_blueprint(pages.bp)
+    from webapp import review  # Review and gallery (webapp/review.py); after db, which creates the table.
+
+    review.init_app(app)
     compression.init_app(app)
     return app

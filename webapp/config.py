@@ -29,6 +29,12 @@ RATE_LIMIT_WINDOW = 60  # Seconds of the sliding window.
 TRUSTED_PROXIES = 0  # Reverse proxies in front of the app whose X-Forwarded-For is trusted.
 MAX_BATCH_DRAWINGS = 12  # Drawings in one POST /api/drawings batch (a game donates 6); one transaction.
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # How long a request waits for another writer before failing.
+ADMIN_TOKEN = None  # Moderators' bearer token for review (FLASK_ADMIN_TOKEN); unset turns review off.
+ADMIN_TOKENS: dict[str, str] = {}  # Named tokens, FLASK_ADMIN_TOKENS='{"alice": "..."}': reviews record the name.
+ADMIN_AUTH_FAILURE_LIMIT = 10  # Failed review logins per client per window before 429; 0 turns the limit off.
+ADMIN_AUTH_FAILURE_WINDOW = 300  # Seconds of that window.
+REVIEW_PAGE_SIZE = 48  # Drawings per page of /api/review and /api/gallery unless ?limit= asks for fewer.
+REVIEW_MAX_PAGE_SIZE = 100  # The most ?limit= may ask for, and the most ids one POST /api/review may change.
 DATABASE_POOL_SIZE = 10  # PostgreSQL connections per app server: about its worker threads.
 DATABASE_TIMEOUT = 5.0  # Seconds a request waits for a PostgreSQL connection before answering 503.
 
@@ -59,6 +65,12 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TRUSTED_PROXIES": TRUSTED_PROXIES,
         "MAX_BATCH_DRAWINGS": MAX_BATCH_DRAWINGS,
         "SQLITE_BUSY_TIMEOUT_MS": SQLITE_BUSY_TIMEOUT_MS,
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "ADMIN_TOKENS": dict(ADMIN_TOKENS),
+        "ADMIN_AUTH_FAILURE_LIMIT": ADMIN_AUTH_FAILURE_LIMIT,
+        "ADMIN_AUTH_FAILURE_WINDOW": ADMIN_AUTH_FAILURE_WINDOW,
+        "REVIEW_PAGE_SIZE": REVIEW_PAGE_SIZE,
+        "REVIEW_MAX_PAGE_SIZE": REVIEW_MAX_PAGE_SIZE,
         "DATABASE_POOL_SIZE": DATABASE_POOL_SIZE,
         "DATABASE_TIMEOUT": DATABASE_TIMEOUT,
     }
