@@ -41,6 +41,17 @@ def contribute() -> str:
     )
 
 
+@bp.get("/play")
+def play() -> str:
+    """The game: draw the prompted accessory before the countdown ends while the model guesses."""
+    return render_template(
+        "play.html",
+        drawings_url="/api/drawings",
+        examples_url=url_for("static", filename="examples/quickdraw.json"),
+        **_page_urls(),
+    )
+
+
 @bp.get("/static/model/<path:filename>")
 def model_file(filename: str) -> Response:
     """The exported web model, from WEB_MODEL_DIR: the folder whose metadata the app checked at start-up.

@@ -16,6 +16,10 @@ export function pageConfig() {
     vendorUrl: data.vendorUrl,
     drawingsUrl: data.drawingsUrl,
     statsUrl: data.statsUrl,
+    modelApiUrl: data.modelApiUrl,
+    modelsUrl: data.modelsUrl,
+    examplesUrl: data.examplesUrl,
+    dataset: data,
     backend: backend || null,
   };
 }
@@ -67,9 +71,11 @@ export function showModelLoading() {
 
 /** Say the model is ready, and on which backend (kept in data-backend for benchmarks). */
 export function showModelReady({ backend, version }) {
-  const status = setModelStatus('ready', `Ready · ${backend.toUpperCase()}`);
+  // "WASM" means nothing to most people: the backend stays in the tooltip and data-backend.
+  const status = setModelStatus('ready', 'Ready');
   status.dataset.backend = backend;
-  status.title = `Model version ${version}, running on the ${backend} backend`;
+  status.dataset.version = version;
+  status.title = `Model version ${version}, running on the ${backend.toUpperCase()} backend`;
 }
 
 /** Say the model cannot be used, and why; the canvas keeps working (the contribute page needs no model). */
@@ -77,6 +83,7 @@ export function showModelError(message) {
   setModelStatus('error', 'Model failed to load');
   byId('model-status').title = message;
   const prediction = byId('prediction');
+  if (!prediction) return;
   prediction.dataset.state = 'error';
   byId('prediction-kicker').textContent = 'No guesses for now';
   byId('prediction-label').textContent = 'Model unavailable';
