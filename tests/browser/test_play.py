@@ -156,10 +156,6 @@ def test_a_whole_game_is_won_lost_summarised_and_donated(
     expect(summary.nth(lost_round - 1).get_by_test_id("play-examples").locator("canvas")).to_have_count(3)
     expect(summary.nth(0)).to_contain_text("%")
     shoot(page, screenshot_dir, "desktop-summary")
-    if page.request.get("/api/models").status == 404:
-        # CONTRACTS §1: GET /api/models comes with stream A; until then the page's probe of it
-        # is the one 404 Chromium logs, and the page falls back to the one model it was given.
-        page_watch.errors = [error for error in page_watch.errors if "404" not in error]
     page_watch.assert_clean()
 
     if not BATCH_DONATION:

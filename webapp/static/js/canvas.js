@@ -68,6 +68,20 @@ export class DrawingCanvas extends EventTarget {
     this.element.dataset.locked = String(locked);
   }
 
+  /**
+   * Replace the drawing with `strokes` (Quick Draw format) drawn on a canvas `side` CSS pixels
+   * wide, rescaled to this one: how a drawing moves from the draw page to the contribute page.
+   */
+  load(strokes, side) {
+    this.endStroke();
+    const scale = side > 0 && this.side > 0 ? this.side / side : 1;
+    this.paths = strokes
+      .filter(([xs, ys]) => Array.isArray(xs) && Array.isArray(ys) && xs.length === ys.length && xs.length > 0)
+      .map(([xs, ys]) => xs.map((x, index) => [x * scale, ys[index] * scale]));
+    this.redraw();
+    this.emitChange('load');
+  }
+
   /** Remove the last stroke. */
   undo() {
     if (this.isEmpty) return;

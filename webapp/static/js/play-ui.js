@@ -190,12 +190,3 @@ export function showDonation(state, message, count = null) {
 export function markDonated() {
   byId('play-donate').textContent = 'Donated ✓';
 }
-
-/** Offer a choice of models when the server has more than one set; `callback(name)` on change. */
-export function showModelChoice(sets, chosen, callback) {
-  const select = byId('model-select');
-  if (!select) return;
-  select.replaceChildren(...sets.map((set) => new Option(set.title || set.name, set.name, false, set.name === chosen)));
-  byId('model-choice').hidden = sets.length < 2;
-  select.onchange = () => callback(select.value);
-}

@@ -11,15 +11,8 @@ import {
 } from './game.js';
 import { createLivePredictor } from './live.js';
 import { decide, drawingExtent, loadClassifier, loadMetadata } from './model.js';
-import {
-  fetchModelSets,
-  metadataUrlFor,
-  modelBaseUrl,
-  pollSeconds,
-  rememberSet,
-  rememberedSet,
-  watchModel,
-} from './model-source.js';
+import { chooseModel } from './drawing-page.js';
+import { metadataUrlFor, modelBaseUrl, pollSeconds, watchModel } from './model-source.js';
 import * as play from './play-ui.js';
 import * as ui from './ui.js';
 
@@ -81,25 +74,17 @@ function useModel({ loaded, model }) {
 
 async function start() {
   ui.showModelLoading();
-  const sets = await fetchModelSets(config.modelsUrl);
-  const remembered = rememberedSet();
-  const chosen = sets?.sets.some((set) => set.name === remembered) ? remembered : sets?.default ?? null;
-  if (sets) {
-    play.showModelChoice(sets.sets, chosen, (name) => {
-      rememberSet(name);
-      switchSet(name);
-    });
-  }
-  const metadataUrl = metadataUrlFor(config, sets && sets.sets.length > 1 ? chosen : null);
+  const { metadataUrl } = chooseModel(config, (name) => switchSet(name));
+  const { url, set } = await metadataUrl;
   try {
-    useModel(await loadModel(metadataUrl));
+    useModel(await loadModel(url));
     performance.mark('model-ready');
   } catch (error) {
     console.error('The model failed to load', error);
     ui.showModelError(error.message);
     return;
   }
-  watchForNewVersions(metadataUrlFor(config, chosen) === config.metadataUrl ? config.modelApiUrl : metadataUrlFor(config, chosen));
+  watchForNewVersions(set ? metadataUrlFor(config, set) : config.modelApiUrl);
 }
 
 let watcher = null;

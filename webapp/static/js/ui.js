@@ -1,6 +1,8 @@
 // The only module that touches the page's document: reads its configuration, shows the
 // model's status and guesses, and hands user actions to callbacks set by the page modules.
 
+import { listOf, withArticle } from './game.js';
+
 /** Below this top probability the page says it is not sure rather than naming a guess. */
 export const CONFIDENT_PROBABILITY = 0.5;
 
@@ -95,8 +97,19 @@ export function showModelError(message) {
 
 // ---- Categories, guesses and probabilities ----
 
+let knownCategories = [];
+
+/** "try a bowtie, a lipstick, …": a few of the accessories the model knows, from its metadata. */
+function suggestions() {
+  const named = knownCategories.slice(0, 3).map(withArticle);
+  return named.length ? `Try ${named.join(', ')}${knownCategories.length > 3 ? ', …' : ''}` : 'Try an accessory';
+}
+
 /** Build one probability row per category the model knows. */
 export function showCategories(categories) {
+  knownCategories = [...categories];
+  const known = byId('known-categories');
+  if (known) known.textContent = `It knows ${categories.length} accessories: ${listOf(categories, 'and')}.`;
   const list = byId('probabilities');
   if (!list) return;
   list.replaceChildren(
@@ -147,30 +160,47 @@ function setProbabilities(ranked) {
   }
 }
 
-function guessSentence(top) {
-  return top.probability >= CONFIDENT_PROBABILITY
-    ? `It's a ${top.label}, ${percent(top.probability)} sure.`
-    : `Not sure — maybe ${top.label}?`;
+function guessSentence(top, decision) {
+  if (decision?.state === 'other') return 'That doesn’t look like any accessory I know.';
+  if (decision?.state === 'too-small') return 'Keep drawing…';
+  return top.probability >= CONFIDENT_PROBABILITY && decision?.state !== 'unsure'
+    ? `It’s ${withArticle(top.label)}, ${percent(top.probability)} sure.`
+    : `Not sure — maybe ${withArticle(top.label)}?`;
 }
 
-/** Show the ranked guesses for the drawing at `revision`. */
-export function showGuess(ranked, revision) {
+/**
+ * Show the ranked guesses for the drawing at `revision`, as `decision` (decide() in model.js)
+ * says: named, unsure, "none of these" (state "other") or too small to judge. Without a
+ * decision, the top probability against CONFIDENT_PROBABILITY decides.
+ */
+export function showGuess(ranked, revision, decision = null) {
   const [top] = ranked;
+  const state = decision?.state ?? (top.probability >= CONFIDENT_PROBABILITY ? 'named' : 'unsure');
   const prediction = byId('prediction');
-  const confident = top.probability >= CONFIDENT_PROBABILITY;
-  prediction.dataset.state = confident ? 'confident' : 'unsure';
-  prediction.dataset.label = top.label;
+  // A named guess keeps data-state="confident", which tests and benchmarks have always read.
+  prediction.dataset.state = state === 'named' ? 'confident' : state;
+  prediction.dataset.label = state === 'other' || state === 'too-small' ? '' : top.label;
   prediction.dataset.probability = String(top.probability);
   prediction.dataset.revision = String(revision);
-  if (confident) {
-    byId('prediction-kicker').textContent = 'I think it’s a';
-    byId('prediction-label').textContent = top.label;
+  if (state === 'other') {
+    byId('prediction-kicker').textContent = 'None of these';
+    byId('prediction-label').textContent = 'That doesn’t look like any accessory I know';
+    byId('prediction-detail').textContent = `${suggestions()}.`;
+  } else if (state === 'too-small') {
+    byId('prediction-kicker').textContent = 'Too small to judge';
+    byId('prediction-label').textContent = 'Keep drawing…';
+    byId('prediction-detail').textContent = 'A guess appears once there is a bit more to see.';
+  } else if (state === 'named') {
+    byId('prediction-kicker').textContent = 'I think it’s';
+    byId('prediction-label').textContent = withArticle(top.label);
     byId('prediction-detail').textContent = `${percent(top.probability)} sure`;
   } else {
     byId('prediction-kicker').textContent = 'Keep drawing';
     byId('prediction-label').textContent = `Not sure — maybe ${top.label}?`;
     byId('prediction-detail').textContent = `Only ${percent(top.probability)} sure so far`;
   }
+  const wrong = byId('wrong-guess');
+  if (wrong) wrong.hidden = false;
   setProbabilities(ranked);
 }
 
@@ -196,14 +226,30 @@ export function showEmptyGuess() {
     ? 'A live guess, to check your drawing reads well.'
     : "The model's guess appears here as soon as you start.";
   setProbabilities([]);
+  const wrong = byId('wrong-guess');
+  if (wrong) wrong.hidden = true;
   const announcer = byId('guess-announcer');
   if (announcer) announcer.textContent = '';
 }
 
 /** Tell screen readers the current guess; called once a stroke ends, not on every move. */
-export function announceGuess(ranked) {
+export function announceGuess(ranked, decision = null) {
   const announcer = byId('guess-announcer');
-  if (announcer && ranked.length) announcer.textContent = guessSentence(ranked[0]);
+  if (announcer && ranked.length) announcer.textContent = guessSentence(ranked[0], decision);
+}
+
+/** Call `callback` when "Wrong? Tell us what it was" is followed (before the page changes). */
+export function onWrongGuess(callback) {
+  byId('wrong-guess')?.addEventListener('click', callback);
+}
+
+/** Offer a choice of models when the server has more than one set; `callback(name)` on change. */
+export function showModelChoice(sets, chosen, callback) {
+  const select = byId('model-select');
+  if (!select) return;
+  select.replaceChildren(...sets.map((set) => new Option(set.title || set.name, set.name, false, set.name === chosen)));
+  byId('model-choice').hidden = sets.length < 2;
+  select.onchange = () => callback(select.value);
 }
 
 // ---- Contribute form ----
@@ -224,6 +270,31 @@ export function showCategoriesUnavailable() {
 /** The chosen category, or '' when none is chosen. */
 export function selectedLabel() {
   return byId('label-select').value;
+}
+
+/** Call `callback(label)` when another category is chosen. */
+export function onLabelChange(callback) {
+  byId('label-select').addEventListener('change', (event) => callback(event.target.value));
+}
+
+/** Choose a category in the <select>, if it offers it. */
+export function selectLabel(label) {
+  const select = byId('label-select');
+  if ([...select.options].some((option) => option.value === label)) select.value = label;
+}
+
+/** The submit status's current text and state. */
+export function submitStatus() {
+  const status = byId('submit-status');
+  return { state: status.dataset.state, text: status.textContent };
+}
+
+/** Warn (without blocking) that the chosen label and the live guess disagree; '' hides the warning. */
+export function showLabelWarning(message) {
+  const warning = byId('label-warning');
+  if (!warning) return;
+  warning.textContent = message;
+  warning.hidden = !message;
 }
 
 /** Move keyboard focus to the category <select>. */
