@@ -180,11 +180,21 @@ def test_a_whole_game_is_won_lost_summarised_and_donated(
 
 
 def test_a_game_played_with_the_keyboard_only(page, web_model):
-    """Enter starts and goes on, focus lands on the canvas each round, Escape quits."""
+    """Enter starts and goes on, focus lands on the canvas each round, Escape quits; speech is opt-in and remembered."""
+    # Record what the page would say instead of saying it.
+    page.add_init_script("window.__spoken = []; if (window.speechSynthesis) speechSynthesis.speak = (utterance) => window.__spoken.push(utterance.text);")
     open_play(page, 1)
+    speech = page.get_by_test_id("play-speech")
+    expect(speech).not_to_be_checked()
+    speech.focus()
+    page.keyboard.press("Space")
+    expect(speech).to_be_checked()
+    open_play(page, 1)
+    expect(speech).to_be_checked()
     rounds = len(web_model["categories"])
     prompt = page.get_by_test_id("play-prompt")
     expect(prompt).to_have_attribute("aria-live", "assertive")
+    page.locator("body").focus()
     page.keyboard.press("Enter")
     for number in range(1, rounds + 1):
         expect(prompt).to_have_attribute("data-round", str(number))
@@ -197,6 +207,8 @@ def test_a_game_played_with_the_keyboard_only(page, web_model):
     summary = page.get_by_test_id("play-summary").locator(":scope > li")
     expect(summary).to_have_count(rounds)
     assert summary.evaluate_all("items => items.map(i => i.dataset.guess)") == [""] * rounds
+    spoken = page.evaluate("window.__spoken")
+    assert sum(text.startswith("Draw ") for text in spoken) == rounds, spoken
     # Nothing was drawn, so there is nothing to donate, and the page says so.
     page.get_by_test_id("play-donate").focus()
     page.keyboard.press("Enter")

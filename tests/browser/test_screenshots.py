@@ -1,11 +1,13 @@
 """Screenshots of both pages with a drawing and its guess, on a laptop and on a phone.
 
-They land in docs/screenshots/ for the README. The phone run draws with a finger (real
+They land in a temporary folder, or in ``$SCREENSHOTS`` when set: ``make screenshots`` points
+it at docs/screenshots/ for the README, so a test run never rewrites tracked files. The phone run draws with a finger (real
 touch events) on a touch screen with a dense display, as a person on a phone would.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,13 +16,13 @@ from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SCREENS = {"desktop": ("page", "mouse"), "phone": ("phone_page", "touch")}
 
 
 @pytest.mark.parametrize("screen", list(SCREENS))
-def test_screenshots(request, screen, open_page, final_guess, quickdraw_drawings, web_model, watch):
+def test_screenshots(request, screen, open_page, final_guess, quickdraw_drawings, web_model, watch, tmp_path):
     """Draw a real drawing on each page and save what a person sees."""
+    SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOTS") or tmp_path)  # noqa: N806  (reads as the folder it is)
     page_fixture, kind = SCREENS[screen]
     page = request.getfixturevalue(page_fixture)
     page_watch = watch(page)

@@ -50,7 +50,7 @@ export function createRoundJudge(prompt, { probability = WIN_PROBABILITY, frames
   };
 }
 
-/** A noun with its indefinite article: "an umbrella", "a sock"; plural nouns ("pants") get none. */
+/** A noun with its indefinite article ("an apple", "a hat"); plural nouns ("pants") get none. */
 export function withArticle(noun) {
   const word = noun.trim();
   const lower = word.toLowerCase();
@@ -81,7 +81,7 @@ export function guessSentence({ decision, ranked, won = false, prompt = null }) 
   return `I see ${decision.label}…`;
 }
 
-/** The top `count` of ranked guesses as "sock 92%, purse 5%, bowtie 1%". */
+/** The first `count` ranked guesses, as {label, probability}. */
 export function topGuesses(ranked, count = 3) {
   return ranked.slice(0, count).map(({ label, probability }) => ({ label, probability }));
 }

@@ -14,6 +14,13 @@ export function showScreen(name) {
   byId('play').dataset.screen = name;
   // A phone must not scroll under the finger while a round is on (see app.css).
   document.documentElement.classList.toggle('is-playing', name === 'round');
+  // The round takes the whole screen on a phone: bring its top into view.
+  if (name === 'round') window.scrollTo({ top: Math.max(0, byId('play').offsetTop - 8), behavior: 'auto' });
+}
+
+/** Put keyboard focus on the Start button. */
+export function focusStart() {
+  byId('play-start').focus();
 }
 
 /** Say which accessories the model knows, and how long a round lasts. */
@@ -102,10 +109,13 @@ export function showTimer(secondsLeft) {
   if (secondsLeft === 10 || secondsLeft === 5) byId('timer-announcer').textContent = `${secondsLeft} seconds left`;
 }
 
-/** The model's sentence about the drawing, and the label it names ('' for none). */
-export function showGuessSentence(sentence, label) {
+/** The model's sentence about the drawing at `revision`, and the label it names ('' for none). */
+export function showGuessSentence(sentence, label, revision = null) {
   const guess = byId('play-guess');
   guess.dataset.label = label ?? '';
+  // Benchmarks time pen move -> sentence on screen by the canvas revision it answers.
+  if (revision === null) delete guess.dataset.revision;
+  else guess.dataset.revision = String(revision);
   if (guess.textContent !== sentence) guess.textContent = sentence;
 }
 

@@ -8,6 +8,7 @@ import {
   gamePrompts,
   guessSentence,
   topGuesses,
+  withArticle,
 } from './game.js';
 import { createLivePredictor } from './live.js';
 import { decide, drawingExtent, loadClassifier, loadMetadata } from './model.js';
@@ -179,9 +180,8 @@ function startRound(index) {
   play.showScreen('round');
   play.showRound({ label, round: index + 1, rounds: game.prompts.length, secondsLeft: roundSeconds });
   ui.showDrawingState({ isEmpty: true });
-  window.scrollTo({ top: document.getElementById('play').offsetTop - 8, behavior: 'auto' });
   canvas.element.focus({ preventScroll: true });
-  say(`Draw ${document.getElementById('play-prompt').textContent.replace(/^Draw /, '')}`, true);
+  say(`Draw ${withArticle(label)}`, true);
   round.deadline = performance.now() + roundSeconds * 1000;
   round.timer = window.setInterval(tick, 100);
 }
@@ -204,7 +204,7 @@ function onPrediction(ranked, revision) {
   round.revision = revision;
   const won = round.judge.observe(decision);
   const sentence = guessSentence({ decision, ranked: accessories, won, prompt: round.label });
-  play.showGuessSentence(sentence, decision.label);
+  play.showGuessSentence(sentence, decision.label, revision);
   say(sentence, won);
   if (won) {
     endRound(true);
@@ -275,7 +275,7 @@ function quit() {
   canvas.setLocked(false);
   canvas.clear();
   play.showScreen('start');
-  document.getElementById('play-start').focus();
+  play.focusStart();
   applyPendingModel();
 }
 

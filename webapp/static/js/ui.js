@@ -99,7 +99,7 @@ export function showModelError(message) {
 
 let knownCategories = [];
 
-/** "try a bowtie, a lipstick, …": a few of the accessories the model knows, from its metadata. */
+/** "Try a …, a …, …": a few of the accessories the model knows, from its metadata. */
 function suggestions() {
   const named = knownCategories.slice(0, 3).map(withArticle);
   return named.length ? `Try ${named.join(', ')}${knownCategories.length > 3 ? ', …' : ''}` : 'Try an accessory';
