@@ -27,7 +27,10 @@ MODEL_READY_TIMEOUT_MS = 30_000
 # A zigzag no accessory looks like much: it must not be named confidently as the prompt.
 SCRIBBLE = [[[20, 230, 30, 220, 40, 210, 50, 200], [30, 40, 80, 90, 140, 150, 200, 215]]]
 BATCH_DONATION = hasattr(store, "add_drawings")
-BATCH_REASON = "CONTRACTS §4: batch POST /api/drawings with Idempotency-Key (stream B) is not in this branch yet"
+BATCH_REASON = (
+    "CONTRACTS §4: batch POST /api/drawings with Idempotency-Key (stream B) is not in this branch yet; "
+    "the page's request was checked against a stand-in, the database rows are not"
+)
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +162,25 @@ def test_a_whole_game_is_won_lost_summarised_and_donated(
     page_watch.assert_clean()
 
     if not BATCH_DONATION:
+        # The page's side of CONTRACTS §4 still gets checked against a stand-in server: one
+        # request with every drawing labelled by its prompt, the same Idempotency-Key twice.
+        sent = []
+
+        def stand_in(route):
+            sent.append((route.request.headers.get("idempotency-key"), route.request.post_data_json))
+            ids = list(range(1, len(categories) + 1))
+            route.fulfill(status=201 if len(sent) == 1 else 200, json={"ids": ids})
+
+        page.route("**/api/drawings", stand_in)
+        page.get_by_test_id("play-donate").click()
+        expect(page.get_by_test_id("play-donated")).to_have_attribute("data-count", str(len(categories)))
+        page.get_by_test_id("play-donate").click()
+        expect(page.get_by_test_id("play-donated")).to_have_attribute("data-count", str(len(categories)))
+        page.wait_for_function("() => true")
+        assert len(sent) == 2 and sent[0][0] and sent[0][0] == sent[1][0]
+        body = sent[0][1]
+        assert [drawing["label"] for drawing in body["drawings"]] == prompts
+        assert all(drawing["strokes"] for drawing in body["drawings"])
         pytest.skip(BATCH_REASON)
     before = stats(page)
     page.get_by_test_id("play-donate").click()
