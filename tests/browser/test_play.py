@@ -46,7 +46,7 @@ def shoot(page: Page, folder: Path, name: str) -> None:
     """Screenshot the page in light and dark colour schemes."""
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
-        page.screenshot(path=str(folder / f"play-{name}-{scheme}.png"))
+        page.screenshot(path=str(folder / f"play-{name}-{scheme}.png"), animations="disabled")
     page.emulate_media(color_scheme="light")
 
 
@@ -281,3 +281,44 @@ def test_a_game_on_a_phone_with_a_finger(phone_page, base_url, new_pen, quickdra
         tap(pen, page.get_by_test_id("play-next"))
     expect(page.get_by_test_id("play-summary").locator(":scope > li")).to_have_count(len(categories))
     shoot(page, screenshot_dir, "phone-summary")
+
+
+def test_a_new_model_version_waits_for_the_round_to_end(page, web_model):
+    """A version made current during a round is used from the round's end, never within it."""
+    newer = {**web_model, "version": "newer0000000"}
+    page.route("**/api/model", lambda route: route.fulfill(json=newer, headers={"ETag": '"newer0000000"'}))
+    page.goto("/play?seconds=4&poll=1")
+    status = page.get_by_test_id("model-status")
+    expect(status).to_have_attribute("data-state", "ready", timeout=MODEL_READY_TIMEOUT_MS)
+    # The start screen has nothing drawn: the page switches straight away.
+    expect(status).to_have_attribute("data-version", "newer0000000", timeout=10_000)
+    newest = {**web_model, "version": "newest000000"}
+    page.unroute("**/api/model")
+    page.get_by_test_id("play-start").click()
+    page.route("**/api/model", lambda route: route.fulfill(json=newest, headers={"ETag": '"newest000000"'}))
+    page.wait_for_timeout(2_500)
+    expect(page.get_by_test_id("play-round-result")).to_be_hidden()
+    expect(status).to_have_attribute("data-version", "newer0000000")
+    expect(page.get_by_test_id("play-round-result")).to_have_attribute("data-round", "1", timeout=ROUND_RESULT_TIMEOUT_MS)
+    expect(status).to_have_attribute("data-version", "newest000000", timeout=10_000)
+
+
+def test_the_model_chooser_remembers_the_set(page, live_server):
+    """With more than one model set the page offers them, downloads only the chosen one, and remembers it."""
+    if "/api/models" not in {rule.rule for rule in live_server.app.url_map.iter_rules()}:
+        pytest.skip("CONTRACTS §1: GET /api/models (stream A) is not in this branch yet")
+    sets = page.request.get("/api/models").json()["sets"]
+    if len(sets) < 2:
+        pytest.skip("the server serves one model set: the chooser stays hidden")
+    open_play(page, 20)
+    chooser = page.get_by_test_id("model-select")
+    expect(chooser).to_be_visible()
+    other = sets[1]["name"]
+    with page.expect_request(lambda request: f"set={other}" in request.url):
+        chooser.select_option(other)
+    expect(page.get_by_test_id("model-status")).to_have_attribute("data-state", "ready", timeout=MODEL_READY_TIMEOUT_MS)
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    open_play(page, 20)
+    expect(chooser).to_have_value(other)
+    assert any(f"set={other}" in url for url in requested)

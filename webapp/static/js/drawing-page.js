@@ -125,8 +125,15 @@ export function setUpDrawingPage() {
     };
   }
 
+  let readyModel = null; // A newer model already loaded, waiting for an empty canvas.
   async function applyPendingModel() {
-    if (!pendingMetadata || !canvas.isEmpty || canvas.isDrawing) return;
+    const busy = !canvas.isEmpty || canvas.isDrawing;
+    if (readyModel && !busy) {
+      useClassifier(readyModel.metadata, readyModel.loaded);
+      watcher?.setVersion(readyModel.metadata.version);
+      readyModel = null;
+    }
+    if (!pendingMetadata || busy) return;
     const newer = pendingMetadata;
     pendingMetadata = null;
     try {
@@ -136,9 +143,9 @@ export function setUpDrawingPage() {
         vendorUrl: config.vendorUrl,
         backend: config.backend,
       });
-      useClassifier(newer, loaded);
-      watcher?.setVersion(newer.version);
-      if (!canvas.isEmpty) live.schedule();
+      // Someone may have started drawing while it loaded: then it waits for the next empty canvas.
+      readyModel = { metadata: newer, loaded };
+      applyPendingModel();
     } catch (error) {
       console.error('The new model version failed to load; keeping the current one', error);
     }

@@ -103,8 +103,15 @@ function watchForNewVersions(url) {
 }
 
 /** Switch to a newer model only between rounds, never while a round is being drawn. */
+let readyModel = null; // A newer model already loaded, waiting for the round to end.
 async function applyPendingModel() {
-  if (!pendingMetadata || (round && !round.over) || !canvas.isEmpty) return;
+  const roundOn = round && !round.over;
+  if (readyModel && !roundOn) {
+    useModel(readyModel);
+    watcher?.setVersion(readyModel.loaded.version);
+    readyModel = null;
+  }
+  if (!pendingMetadata || roundOn) return;
   const newer = pendingMetadata;
   pendingMetadata = null;
   try {
@@ -114,8 +121,9 @@ async function applyPendingModel() {
       vendorUrl: config.vendorUrl,
       backend: config.backend,
     });
-    useModel({ loaded: newer, model });
-    watcher?.setVersion(newer.version);
+    // A round may have started while it loaded: then it waits for that round's end.
+    readyModel = { loaded: newer, model };
+    applyPendingModel();
   } catch (error) {
     console.error('The new model version failed to load; keeping the current one', error);
   }
@@ -230,6 +238,7 @@ function endRound(recognized) {
     top: strokes.length ? topGuesses(round.ranked) : [],
   });
   play.showRoundResult({ round: round.index + 1, recognized, label: round.label, last });
+  applyPendingModel();
   if (!recognized) say(`Time’s up.`, true);
 }
 
