@@ -5,10 +5,9 @@ link, layouts at 1280x900 and on a phone, and a new model version picked up betw
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,12 +18,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 TINY_MARK = [[[100, 104], [100, 103]]]
 
 
-def with_decision(page: Page, metadata: dict[str, Any], decision: dict[str, Any]) -> None:
-    """Serve the page this model's metadata with another decision block (CONTRACTS §2)."""
-    changed = copy.deepcopy(metadata)
-    changed["decision"] = decision
-    body = json.dumps(changed)
-    page.route("**/static/model/metadata.json", lambda route: route.fulfill(body=body, content_type="application/json"))
+def is_metadata_url(url: str) -> bool:
+    """The page's model metadata: /static/model/metadata.json, or /api/model(?set=...) on a server with model sets."""
+    return urlsplit(url).path in ("/static/model/metadata.json", "/api/model")
+
+
+def served_metadata(page: Page) -> dict[str, Any]:
+    """The metadata the page loaded its model from (files_url included where the server sends one)."""
+    return page.evaluate("fetch(document.getElementById('main').dataset.metadataUrl).then((response) => response.json())")
+
+
+def with_decision(page: Page, decision: dict[str, Any]) -> None:
+    """Serve the page its model's metadata with another decision block (CONTRACTS §2)."""
+
+    def answer(route):
+        metadata = route.fetch().json()
+        metadata["decision"] = decision
+        route.fulfill(status=200, json=metadata)
+
+    page.route(is_metadata_url, answer)
 
 
 def contrast(page: Page, selector: str, background_selector: str | None = None) -> float:
@@ -51,7 +63,7 @@ def contrast(page: Page, selector: str, background_selector: str | None = None) 
 def test_none_of_these_and_keep_drawing(page, open_page, final_guess, quickdraw_drawings, web_model):
     """A drawing the rule rejects says so plainly, with suggestions from the metadata; a tiny mark says "Keep drawing…"."""
     # reject_below above 1 makes every drawing "none of these"; min_extent 40 CSS pixels makes a tick too small.
-    with_decision(page, web_model, {"other_label": None, "reject_below": 1.01, "unsure_below": 1.01, "min_extent": 40})
+    with_decision(page, {"other_label": None, "reject_below": 1.01, "unsure_below": 1.01, "min_extent": 40})
     pen = open_page(page, "/")
     known = page.get_by_test_id("known-categories")
     for category in web_model["categories"]:
@@ -193,21 +205,21 @@ def test_contribute_guess_in_sight_on_a_phone(phone_page, base_url, new_pen, qui
 
 def test_a_new_model_version_is_used_between_drawings_never_during_one(page, open_page, web_model, quickdraw_drawings):
     """The page polls /api/model; a new version waits while a stroke is drawn or the canvas holds a drawing."""
-    newer = {**web_model, "version": "newer0000000"}
     requests = []
 
     def answer(route):
         requests.append(route.request.headers.get("if-none-match"))
-        route.fulfill(body=json.dumps(newer), content_type="application/json", headers={"ETag": '"newer0000000"'})
+        route.fulfill(status=200, json=newer, headers={"ETag": '"newer0000000"'})
 
     pen = open_page(page, "/?poll=1")
     status = page.get_by_test_id("model-status")
     expect(status).to_have_attribute("data-version", web_model["version"])
+    newer = {**served_metadata(page), "version": "newer0000000"}
     # The pen goes down and stays down while the new version appears.
     strokes = quickdraw_drawings(web_model["categories"][0])[0]
     pen.press(strokes[0][0][0], strokes[0][1][0])
     pen.trace(strokes[0][0][1:], strokes[0][1][1:])
-    page.route("**/api/model", answer)
+    page.route(is_metadata_url, answer)
     page.wait_for_timeout(2_500)
     assert requests, "the page did not poll /api/model"
     expect(status).to_have_attribute("data-version", web_model["version"])

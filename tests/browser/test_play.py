@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -285,18 +286,20 @@ def test_a_game_on_a_phone_with_a_finger(phone_page, base_url, new_pen, quickdra
 
 def test_a_new_model_version_waits_for_the_round_to_end(page, web_model):
     """A version made current during a round is used from the round's end, never within it."""
-    newer = {**web_model, "version": "newer0000000"}
-    page.route("**/api/model", lambda route: route.fulfill(json=newer, headers={"ETag": '"newer0000000"'}))
     page.goto("/play?seconds=4&poll=1")
     status = page.get_by_test_id("model-status")
     expect(status).to_have_attribute("data-state", "ready", timeout=MODEL_READY_TIMEOUT_MS)
+    served = page.evaluate("fetch(document.getElementById('main').dataset.metadataUrl).then((response) => response.json())")
+    current = {"metadata": {**served, "version": "newer0000000"}}
+    page.route(
+        lambda url: urlsplit(url).path in ("/static/model/metadata.json", "/api/model"),
+        lambda route: route.fulfill(status=200, json=current["metadata"]),
+    )
     # The start screen has nothing drawn: the page switches straight away.
     expect(status).to_have_attribute("data-version", "newer0000000", timeout=10_000)
-    newest = {**web_model, "version": "newest000000"}
-    page.unroute("**/api/model")
     page.get_by_test_id("play-start").click()
-    page.route("**/api/model", lambda route: route.fulfill(json=newest, headers={"ETag": '"newest000000"'}))
-    page.wait_for_timeout(2_500)
+    current["metadata"] = {**served, "version": "newest000000"}
+    page.wait_for_timeout(2_000)
     expect(page.get_by_test_id("play-round-result")).to_be_hidden()
     expect(status).to_have_attribute("data-version", "newer0000000")
     expect(page.get_by_test_id("play-round-result")).to_have_attribute("data-round", "1", timeout=ROUND_RESULT_TIMEOUT_MS)

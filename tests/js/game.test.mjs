@@ -1,8 +1,7 @@
-// The game's rules (webapp/static/js/game.js) and the decision rule (model.js decide()).
+// The game's rules (webapp/static/js/game.js) and the pages' use of decide() (decision.js).
 // Run from the repository root: node --test tests/js/
 
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import {
@@ -15,7 +14,8 @@ import {
   shuffled,
   withArticle,
 } from "../../webapp/static/js/game.js";
-import { DEFAULT_DECISION, decide, drawingExtent } from "../../webapp/static/js/model.js";
+import { DEFAULT_DECISION, decideGuess } from "../../webapp/static/js/decision.js";
+import { drawingExtent } from "../../webapp/static/js/model.js";
 
 const CATEGORIES = ["alpha", "beta", "gamma", "delta"];
 const WITH_OTHER = {
@@ -85,41 +85,34 @@ test("guess sentences", () => {
   assert.match(guessSentence({ decision: { state: "other", label: null }, ranked }), /any accessory/);
 });
 
-test("decide() follows CONTRACTS §3", () => {
+test("decideGuess() applies decide() with the metadata's block, or the defaults", () => {
+  const ranked = (values) => values.map(([label, probability]) => ({ label, probability }));
+  const big = [[[0, 50], [0, 50]]];
   // Too small: a short extent or fewer than two points.
-  assert.equal(decide([0.9, 0.1, 0, 0, 0], WITH_OTHER, 5).state, "too-small");
-  assert.equal(decide([0.9, 0.1, 0, 0, 0], WITH_OTHER, 50, 1).state, "too-small");
-  // "other" on top, or the best accessory under reject_below.
-  assert.deepEqual(decide([0.2, 0.1, 0, 0, 0.7], WITH_OTHER, 50), { state: "other", label: null, probability: 0.2 });
-  assert.equal(decide([0.29, 0.28, 0.27, 0.16, 0], WITH_OTHER, 50).state, "other");
-  // Unsure below unsure_below, named above; objects keyed by output work too.
-  assert.deepEqual(decide([0.5, 0.3, 0.1, 0.1, 0], WITH_OTHER, 50), { state: "unsure", label: "alpha", probability: 0.5 });
-  assert.deepEqual(decide({ alpha: 0.05, beta: 0.9, gamma: 0, delta: 0, other: 0.05 }, WITH_OTHER, 50), {
-    state: "named",
-    label: "beta",
-    probability: 0.9,
+  assert.equal(decideGuess(ranked([["alpha", 0.9], ["other", 0.1]]), [[[0, 5], [0, 5]]], WITH_OTHER).state, "too-small");
+  assert.equal(decideGuess(ranked([["alpha", 0.9], ["other", 0.1]]), [[[0], [0]]], WITH_OTHER).state, "too-small");
+  // "other" on top, or the best accessory under reject_below: no label, the best accessory's probability.
+  assert.deepEqual(decideGuess(ranked([["other", 0.7], ["alpha", 0.2], ["beta", 0.1]]), big, WITH_OTHER), {
+    state: "other",
+    label: null,
+    probability: 0.2,
   });
-  // A model without "outputs" or "decision": nothing is rejected, 0.5 is the unsure line.
+  assert.equal(decideGuess(ranked([["alpha", 0.29], ["beta", 0.28], ["gamma", 0.27], ["delta", 0.16]]), big, WITH_OTHER).state, "other");
+  assert.deepEqual(decideGuess(ranked([["alpha", 0.5], ["beta", 0.3], ["gamma", 0.2]]), big, WITH_OTHER), {
+    state: "unsure",
+    label: "alpha",
+    probability: 0.5,
+  });
+  assert.deepEqual(decideGuess(ranked([["beta", 0.9], ["alpha", 0.1]]), big, WITH_OTHER), { state: "named", label: "beta", probability: 0.9 });
+  // Metadata without a decision block: nothing rejected, 0.5 is the unsure line, 12 pixels the smallest mark.
   const plain = { categories: CATEGORIES };
-  assert.equal(DEFAULT_DECISION.unsure_below, 0.5);
-  assert.equal(decide([0.4, 0.3, 0.2, 0.1], plain, 1).state, "unsure");
-  assert.equal(decide([0.7, 0.1, 0.1, 0.1], plain, 1).state, "named");
+  assert.equal(DEFAULT_DECISION.min_extent, 12);
+  assert.equal(decideGuess(ranked([["alpha", 0.4], ["beta", 0.3]]), big, plain).state, "unsure");
+  assert.equal(decideGuess(ranked([["alpha", 0.7], ["beta", 0.3]]), big, plain).state, "named");
+  assert.equal(decideGuess(ranked([["alpha", 0.7], ["beta", 0.3]]), [[[0, 11], [0, 0]]], plain).state, "too-small");
 });
 
 test("drawingExtent", () => {
   assert.deepEqual(drawingExtent([]), { extent: 0, points: 0 });
   assert.deepEqual(drawingExtent([[[0, 10], [5, 45]], [[3], [2]]]), { extent: 43, points: 3 });
-});
-
-// The shared golden cases, when the Python twin (preprocessing/decision.py) has written them.
-const GOLDEN = new URL("../golden/decision.json", import.meta.url);
-test("decide() agrees with the Python twin's golden cases", { skip: !existsSync(GOLDEN) && "tests/golden/decision.json not generated yet" }, () => {
-  const golden = JSON.parse(readFileSync(GOLDEN, "utf8"));
-  const cases = Array.isArray(golden) ? golden : golden.cases;
-  for (const item of cases) {
-    const metadata = item.metadata ?? { categories: golden.categories, outputs: golden.outputs, decision: item.decision ?? golden.decision };
-    const result = decide(item.probabilities, metadata, item.extent, item.points ?? Infinity);
-    assert.equal(result.state, item.expected?.state ?? item.state, JSON.stringify(item));
-    assert.equal(result.label, item.expected?.label ?? item.label ?? null, JSON.stringify(item));
-  }
 });

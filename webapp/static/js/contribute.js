@@ -1,6 +1,8 @@
 // The contribute page: choose a category, draw it, and store it on the server.
 
-import { KEPT_DRAWING_KEY, decideFor, setUpDrawingPage } from './drawing-page.js';
+import { decisionBlock } from './decision.js';
+import { KEPT_DRAWING_KEY, setUpDrawingPage } from './drawing-page.js';
+import { drawingExtent } from './model.js';
 import { withArticle } from './game.js';
 import * as ui from './ui.js';
 
@@ -83,7 +85,8 @@ async function submitDrawing() {
     return;
   }
   const metadata = page.currentMetadata();
-  if (metadata && decideFor([], page.canvas.strokes, metadata).state === 'too-small') {
+  const { extent, points } = drawingExtent(page.canvas.strokes);
+  if (metadata && (extent < decisionBlock(metadata).min_extent || points < 2)) {
     // The server refuses marks too small to judge (CONTRACTS §3); say so before sending.
     ui.showSubmitStatus('error', 'Keep drawing… this mark is too small to send.');
     return;

@@ -2,7 +2,8 @@
 
 import { DrawingCanvas } from './canvas.js';
 import { createLivePredictor } from './live.js';
-import { decide, drawingExtent, loadClassifier, loadMetadata } from './model.js';
+import { decideGuess } from './decision.js';
+import { loadClassifier, loadMetadata } from './model.js';
 import {
   fetchModelSets,
   metadataUrlFor,
@@ -16,13 +17,6 @@ import * as ui from './ui.js';
 
 /** sessionStorage key of a drawing carried from the draw page to the contribute page. */
 export const KEPT_DRAWING_KEY = 'fashion-doodles.kept-drawing';
-
-/** The decision for ranked guesses of `strokes` under `metadata` (CONTRACTS §3). */
-export function decideFor(ranked, strokes, metadata) {
-  const { extent, points } = drawingExtent(strokes);
-  const probabilities = Object.fromEntries(ranked.map(({ label, probability }) => [label, probability]));
-  return decide(probabilities, metadata, extent, points);
-}
 
 /**
  * Which model to load: the remembered set when the server still has it, else the page's
@@ -71,7 +65,7 @@ export function setUpDrawingPage() {
     getDrawing: () => ({ strokes: canvas.strokes, revision: canvas.revision }),
     predict: (strokes) => classifier.predict(strokes),
     onResult: (ranked, revision) => {
-      const decision = decideFor(ranked, canvas.strokes, currentMetadata);
+      const decision = decideGuess(ranked, canvas.strokes, currentMetadata);
       latest = { ranked, decision, revision };
       ui.showGuess(ranked, revision, decision);
       // Screen readers hear the guess once per stroke, not on every pointer move.
@@ -116,6 +110,8 @@ export function setUpDrawingPage() {
     ui.showCategories(loadedMetadata.categories);
     ui.showModelReady(loaded);
     // A hook for tests and benchmarks: the same predict() the page uses, on any strokes.
+    // A server with the TEST_HOOKS switch says whether to set it; without the switch, always.
+    if (config.testHooks === false) return;
     window.__doodles = {
       predictStrokes: (strokes) => loaded.predict(strokes),
       predictBitmap: (bitmap) => loaded.predictBitmap(bitmap),
@@ -184,7 +180,7 @@ export function setUpDrawingPage() {
       // Someone may have drawn while the model loaded.
       if (!canvas.isEmpty) live.schedule();
       const { set } = await metadataUrl;
-      watch(set ? metadataUrlFor(config, set) : config.modelApiUrl, loaded.version);
+      watch(metadataUrlFor(config, set), loaded.version);
       return loaded;
     });
   classifierReady.catch((error) => {

@@ -27,10 +27,10 @@ export function rememberSet(name) {
   }
 }
 
-/** `/api/model?set=<name>` for a named set, else the URL the server gave the page. */
+/** The page's metadata URL (`/api/model?set=...` on a server with model sets) for another set. */
 export function metadataUrlFor(config, set) {
-  if (!set || !config.modelApiUrl) return config.metadataUrl;
-  const url = new URL(config.modelApiUrl, window.location.href);
+  if (!set) return config.metadataUrl;
+  const url = new URL(config.metadataUrl, window.location.href);
   url.searchParams.set('set', set);
   return url.pathname + url.search;
 }

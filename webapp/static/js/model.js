@@ -115,71 +115,45 @@ export async function loadClassifier({ metadata, metadataUrl, vendorUrl, backend
   return { backend: backendInUse, categories, version: metadata.version, predict, predictBitmap };
 }
 
-// ---- The decision rule (CONTRACTS §3; Python twin: preprocessing/decision.py) ----
 
-/**
- * The rule a model without a "decision" block in its metadata gets: nothing is rejected,
- * and below 0.5 the page says it is not sure, as the pages always did.
- */
-export const DEFAULT_DECISION = Object.freeze({ other_label: null, reject_below: 0, unsure_below: 0.5, min_extent: 0 });
-
-/** The model's output units in order: `outputs` when the metadata has them, else its categories. */
-export function modelOutputs(metadata) {
-  return Array.isArray(metadata.outputs) ? metadata.outputs : metadata.categories;
-}
-
-/** The metadata's decision block with the defaults filled in. */
-export function decisionRule(metadata) {
-  return { ...DEFAULT_DECISION, ...(metadata.decision ?? {}) };
-}
-
-/** Longest side of the strokes' bounding box and the number of points, in the strokes' own coordinates. */
+/** Longest side of the strokes' bounding box (in the coordinates given) and the number of points. */
 export function drawingExtent(strokes) {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  let points = 0;
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity, points = 0;
   for (const [xs, ys] of strokes) {
     for (let index = 0; index < xs.length; index += 1) {
-      minX = Math.min(minX, xs[index]);
-      maxX = Math.max(maxX, xs[index]);
-      minY = Math.min(minY, ys[index]);
-      maxY = Math.max(maxY, ys[index]);
+      minX = Math.min(minX, xs[index]); maxX = Math.max(maxX, xs[index]);
+      minY = Math.min(minY, ys[index]); maxY = Math.max(maxY, ys[index]);
       points += 1;
     }
   }
-  return { extent: points ? Math.max(maxX - minX, maxY - minY) : 0, points };
+  return points ? { extent: Math.max(maxX - minX, maxY - minY), points } : { extent: 0, points: 0 };
 }
 
+const MIN_POINTS = 2;
+
 /**
- * Decide what the page says about a drawing (CONTRACTS §3).
- *
- * `probabilities` is over the model's outputs, as an array in `modelOutputs(metadata)` order
- * or an object keyed by output name; `extent` is the drawing's longest side and `points` its
- * number of points (Infinity when unknown). Returns `{state, label, probability}` where state
- * is 'too-small' | 'other' | 'unsure' | 'named', label is null for the first two, and
- * probability is the best accessory's.
+ * The decision rule (CONTRACTS §3), twin of preprocessing/decision.py and checked against the
+ * same vectors (tests/golden/decision.json). `probabilities` maps each output name to its
+ * probability; `decision` is metadata.json's block; `extent`/`points` null skip the size check.
+ * Returns `{state: 'named'|'unsure'|'other'|'too-small', label: string|null}`.
  */
-export function decide(probabilities, metadata, extent, points = Infinity) {
-  const rule = decisionRule(metadata);
-  const outputs = modelOutputs(metadata);
-  const valueOf = Array.isArray(probabilities) || ArrayBuffer.isView(probabilities)
-    ? (index) => Number(probabilities[index] ?? 0)
-    : (index) => Number(probabilities[outputs[index]] ?? 0);
-  let top = 0;
-  let bestAccessory = -1;
-  for (let index = 0; index < outputs.length; index += 1) {
-    if (valueOf(index) > valueOf(top)) top = index;
-    if (outputs[index] !== rule.other_label && (bestAccessory < 0 || valueOf(index) > valueOf(bestAccessory))) {
-      bestAccessory = index;
-    }
+export function decide(probabilities, decision, extent = null, points = null) {
+  if ((extent !== null && extent < decision.min_extent) || (points !== null && points < MIN_POINTS)) {
+    return { state: 'too-small', label: null };
   }
-  const probability = bestAccessory < 0 ? 0 : valueOf(bestAccessory);
-  if (extent < rule.min_extent || points < 2) return { state: 'too-small', label: null, probability };
-  if (outputs[top] === rule.other_label || probability < rule.reject_below) {
-    return { state: 'other', label: null, probability };
+  const names = Object.keys(probabilities);
+  if (names.length === 0) throw new Error('no probabilities to decide on');
+  const otherLabel = decision.other_label ?? null;
+  // Ties go to the first output, as numpy's argmax and Python's max do.
+  let top = names[0];
+  for (const name of names) if (probabilities[name] > probabilities[top]) top = name;
+  let best = null;
+  for (const name of names) {
+    if (name !== otherLabel && (best === null || probabilities[name] > probabilities[best])) best = name;
   }
-  if (probability < rule.unsure_below) return { state: 'unsure', label: outputs[top], probability };
-  return { state: 'named', label: outputs[top], probability };
+  if (best === null || top === otherLabel || probabilities[best] < decision.reject_below) {
+    return { state: 'other', label: null };
+  }
+  if (probabilities[best] < decision.unsure_below) return { state: 'unsure', label: top };
+  return { state: 'named', label: top };
 }

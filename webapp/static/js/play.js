@@ -11,7 +11,8 @@ import {
   withArticle,
 } from './game.js';
 import { createLivePredictor } from './live.js';
-import { decide, drawingExtent, loadClassifier, loadMetadata } from './model.js';
+import { decideGuess, decisionBlock } from './decision.js';
+import { loadClassifier, loadMetadata } from './model.js';
 import { chooseModel } from './drawing-page.js';
 import { metadataUrlFor, modelBaseUrl, pollSeconds, watchModel } from './model-source.js';
 import * as play from './play-ui.js';
@@ -65,6 +66,8 @@ function useModel({ loaded, model }) {
   play.showGameIntro(metadata.categories, roundSeconds);
   ui.showModelReady(model);
   play.enableStart(true);
+  // The test hook, as on the other pages: only where the server's TEST_HOOKS switch allows it.
+  if (config.testHooks === false) return;
   window.__doodles = {
     predictStrokes: (strokes) => model.predict(strokes),
     getStrokes: () => canvas.strokes,
@@ -85,7 +88,7 @@ async function start() {
     ui.showModelError(error.message);
     return;
   }
-  watchForNewVersions(set ? metadataUrlFor(config, set) : config.modelApiUrl);
+  watchForNewVersions(metadataUrlFor(config, set));
 }
 
 let watcher = null;
@@ -202,11 +205,8 @@ function tick() {
 
 function onPrediction(ranked, revision) {
   if (!round || round.over) return;
-  const strokes = canvas.strokes;
-  const { extent, points } = drawingExtent(strokes);
-  const probabilities = Object.fromEntries(ranked.map(({ label, probability }) => [label, probability]));
-  const decision = decide(probabilities, metadata, extent, points);
-  const accessories = ranked.filter(({ label }) => metadata.categories.includes(label));
+  const decision = decideGuess(ranked, canvas.strokes, metadata);
+  const accessories = ranked.filter(({ label }) => label !== decisionBlock(metadata).other_label);
   round.ranked = accessories;
   round.decision = decision;
   round.revision = revision;

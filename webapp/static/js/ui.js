@@ -18,7 +18,7 @@ export function pageConfig() {
     vendorUrl: data.vendorUrl,
     drawingsUrl: data.drawingsUrl,
     statsUrl: data.statsUrl,
-    modelApiUrl: data.modelApiUrl,
+    // data-models-url (GET /api/models, CONTRACTS §1) is rendered by servers that have it.
     modelsUrl: data.modelsUrl,
     examplesUrl: data.examplesUrl,
     dataset: data,
