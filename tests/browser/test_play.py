@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 WIN_SECONDS = 12  # Long enough for a busy two-core machine to replay a drawing with the mouse.
 ROUND_RESULT_TIMEOUT_MS = 30_000
+WIN_MARGIN = 0.9  # The drawings the games replay score at least this (the win rule needs 0.8).
 MODEL_READY_TIMEOUT_MS = 30_000
 # A zigzag no accessory looks like much: it must not be named confidently as the prompt.
 SCRIBBLE = [[[20, 230, 30, 220, 40, 210, 50, 200], [30, 40, 80, 90, 140, 150, 200, 215]]]
@@ -64,16 +65,20 @@ def predicted(page: Page, strokes: list) -> dict[str, float]:
 
 
 def winning_drawings(page: Page, categories: list[str], load: Callable[[str], list]) -> dict[str, list]:
-    """For each category, a real Quick Draw drawing the model names clearly (the game's rule needs 0.8)."""
+    """For each category, a real Quick Draw drawing the model names clearly (the game's rule needs 0.8).
+
+    A margin over 0.8, since strokes replayed on the canvas are rendered a little unlike
+    Quick Draw's own coordinates; a category no drawing reaches it with cannot be won at all.
+    """
     chosen = {}
     for category in categories:
-        for strokes in load(category)[:15]:
+        for strokes in load(category):
             probabilities = predicted(page, strokes)
-            if max(probabilities, key=probabilities.get) == category and probabilities[category] >= 0.95:
+            if max(probabilities, key=probabilities.get) == category and probabilities[category] >= WIN_MARGIN:
                 chosen[category] = strokes
                 break
         else:
-            pytest.fail(f"no replayable {category} among the first 15 drawings scores 0.95")
+            pytest.fail(f"no {category} drawing in the fixture scores {WIN_MARGIN}: the game cannot be won for it")
     return chosen
 
 
