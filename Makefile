@@ -20,7 +20,7 @@ VENDOR_STAMP := $(VENDOR)/.installed
 TFJS := node_modules/@tensorflow/tfjs/dist
 TFJS_WASM := node_modules/@tensorflow/tfjs-backend-wasm/dist
 
-.PHONY: setup chromium data train export run dev test test-fast e2e bench clean screenshots
+.PHONY: setup chromium data train export rollback run dev test test-fast e2e screenshots bench clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -79,12 +79,12 @@ test-fast: setup
 e2e: setup chromium
 	$(PY) -m pytest -m e2e
 
+# Refresh the README's screenshots on purpose; `make test` writes them to a temporary folder.
+screenshots: setup chromium
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py
+
 bench: setup chromium
 	$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache
-
-# Refresh docs/screenshots/ on purpose; `make test` writes its screenshots to a temporary folder.
-screenshots: setup chromium
-	SCREENSHOTS=docs/screenshots PLAY_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py tests/browser/test_play.py -q

@@ -4,7 +4,7 @@ and donating stores them once. Also a keyboard-only game and a game on a phone w
 
 Rounds are shortened with ``?seconds=`` so a lost round costs seconds, not 20. Screenshots of
 each state (desktop and phone, light and dark) go to a temporary folder, or to
-``$PLAY_SCREENSHOTS`` when set (``make screenshots`` points it at docs/screenshots/).
+``$SCREENSHOT_DIR`` when set (relative to the repository, as for test_screenshots.py).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from webapp import store
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 WIN_SECONDS = 12  # Long enough for a busy two-core machine to replay a drawing with the mouse.
 ROUND_RESULT_TIMEOUT_MS = 30_000
 WIN_MARGIN = 0.9  # The drawings the games replay score at least this (the win rule needs 0.8).
@@ -37,9 +39,9 @@ BATCH_REASON = (
 
 @pytest.fixture(scope="module")
 def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the game's screenshots go: never over tracked files unless asked to."""
-    configured = os.environ.get("PLAY_SCREENSHOTS")
-    folder = Path(configured) if configured else tmp_path_factory.mktemp("play-screenshots")
+    """A temporary folder, or ``$SCREENSHOT_DIR`` (as test_screenshots.py reads it) when set."""
+    configured = os.environ.get("SCREENSHOT_DIR")
+    folder = REPO_ROOT / configured if configured else tmp_path_factory.mktemp("play-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -1,7 +1,7 @@
 """Screenshots of both pages with a drawing and its guess, on a laptop and on a phone.
 
-They land in a temporary folder, or in ``$SCREENSHOTS`` when set: ``make screenshots`` points
-it at docs/screenshots/ for the README, so a test run never rewrites tracked files. The phone run draws with a finger (real
+They land in a temporary folder, so `make test` leaves the checkout clean; `make screenshots`
+(``SCREENSHOT_DIR=docs/screenshots``) refreshes the README's on purpose. The phone run draws with a finger (real
 touch events) on a touch screen with a dense display, as a person on a phone would.
 """
 
@@ -16,17 +16,25 @@ from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENS = {"desktop": ("page", "mouse"), "phone": ("phone_page", "touch")}
 
 
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary folder, or ``$SCREENSHOT_DIR`` when set: `make screenshots` refreshes docs/screenshots/ on purpose."""
+    configured = os.environ.get("SCREENSHOT_DIR")
+    folder = REPO_ROOT / configured if configured else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.mark.parametrize("screen", list(SCREENS))
-def test_screenshots(request, screen, open_page, final_guess, quickdraw_drawings, web_model, watch, tmp_path):
+def test_screenshots(request, screen, open_page, final_guess, quickdraw_drawings, web_model, watch, screenshot_dir):
     """Draw a real drawing on each page and save what a person sees."""
-    SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOTS") or tmp_path)  # noqa: N806  (reads as the folder it is)
     page_fixture, kind = SCREENS[screen]
     page = request.getfixturevalue(page_fixture)
     page_watch = watch(page)
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     categories = web_model["categories"]
     category = categories[len(categories) // 2]
     strokes = quickdraw_drawings(category)[0]
@@ -35,12 +43,12 @@ def test_screenshots(request, screen, open_page, final_guess, quickdraw_drawings
     pen.draw(strokes, steps=2)
     final_guess(page)
     expect(page.get_by_test_id("prediction")).to_have_attribute("data-state", re.compile("confident|unsure"))
-    page.screenshot(path=SCREENSHOT_DIR / f"draw-{screen}.png", full_page=True, animations="disabled")
+    page.screenshot(path=screenshot_dir / f"draw-{screen}.png", full_page=True, animations="disabled")
 
     pen = open_page(page, "/contribute", kind=kind)
     page.get_by_label("What will you draw?").select_option(category)
     expect(page.get_by_test_id("stats").locator("[data-label]")).to_have_count(len(categories))
     pen.draw(strokes, steps=2)
     final_guess(page)
-    page.screenshot(path=SCREENSHOT_DIR / f"contribute-{screen}.png", full_page=True, animations="disabled")
+    page.screenshot(path=screenshot_dir / f"contribute-{screen}.png", full_page=True, animations="disabled")
     page_watch.assert_clean()
