@@ -14,8 +14,7 @@ import {
   shuffled,
   withArticle,
 } from "../../webapp/static/js/game.js";
-import { DEFAULT_DECISION, decideGuess } from "../../webapp/static/js/decision.js";
-import { drawingExtent } from "../../webapp/static/js/model.js";
+import { DEFAULT_DECISION, decideGuess, drawingExtent } from "../../webapp/static/js/decision.js";
 
 const CATEGORIES = ["alpha", "beta", "gamma", "delta"];
 const WITH_OTHER = {

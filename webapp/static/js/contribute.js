@@ -1,8 +1,7 @@
 // The contribute page: choose a category, draw it, and store it on the server.
 
-import { decisionBlock } from './decision.js';
+import { decisionBlock, drawingExtent } from './decision.js';
 import { KEPT_DRAWING_KEY, setUpDrawingPage } from './drawing-page.js';
-import { drawingExtent } from './model.js';
 import { withArticle } from './game.js';
 import * as ui from './ui.js';
 
