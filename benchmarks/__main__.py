@@ -151,6 +151,16 @@ def render_markdown(results: dict[str, Any]) -> str:
                   f"A CDN page with `tf.min.js` (gzip) and the same model would transfer about "
                   f"{_fmt((baseline or 0) / MB)} MB and run on WebGL.", ""]
 
+    game = browser.get("play", {})
+    if game:
+        game_load = game["first_load"]
+        sentence = game["perceived"]["pen_move_to_sentence"]
+        lines += ["## The game (/play)", "",
+                  f"Pen move → guess sentence on screen (WASM, {game['perceived']['drawings']} replayed drawings): "
+                  f"p50 {_fmt(sentence['p50_ms'], 1)} ms, p95 {_fmt(sentence['p95_ms'], 1)} ms "
+                  f"(aim ≤ 20 ms: **{_target(sentence['p95_ms'], 20.0)}**). First load of /play: "
+                  f"{game_load['total_bytes']:,} bytes, model ready p50 {_fmt(game_load['ready_ms']['p50_ms'], 0)} ms.", ""]
+
     server = results.get("server", {})
     baseline_server = results.get("baseline", {})
     if server:

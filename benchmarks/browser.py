@@ -90,7 +90,7 @@ def _open_ready(browser: Browser, url: str) -> tuple[Page, Any]:
     return page, context
 
 
-def first_load(browser: Browser, base_url: str, runs: int = 5) -> dict[str, Any]:
+def first_load(browser: Browser, base_url: str, runs: int = 5, path: str = "/") -> dict[str, Any]:
     """Bytes on the wire and time to a ready model, cold cache, then one reload with a warm cache."""
     loads = []
     for _ in range(runs):
@@ -110,7 +110,7 @@ def first_load(browser: Browser, base_url: str, runs: int = 5) -> dict[str, Any]
 
         session.on("Network.responseReceived", on_response)
         session.on("Network.loadingFinished", on_finished)
-        page.goto(base_url + "/")
+        page.goto(base_url + path)
         page.wait_for_selector('[data-testid=model-status][data-state="ready"]', timeout=READY_TIMEOUT_MS)
         ready_ms = page.evaluate("performance.getEntriesByName('model-ready')[0].startTime")
         cold = dict(transferred)
@@ -192,6 +192,54 @@ def perceived_latency(browser: Browser, base_url: str, drawings: list, backend: 
     }
 
 
+# The game's hooks: pointer moves on the canvas, and each guess sentence with its revision.
+_GAME_HOOKS = """
+() => {
+  const canvas = document.querySelector('[data-testid=canvas]');
+  const guess = document.querySelector('[data-testid=play-guess]');
+  const log = {moves: [], shown: []};
+  canvas.addEventListener('pointermove', () => log.moves.push([performance.now(), Number(canvas.dataset.revision)]));
+  new MutationObserver(() => {
+    const revision = Number(guess.dataset.revision);
+    if (revision) log.shown.push([performance.now(), revision]);
+  }).observe(guess, {attributes: true, attributeFilter: ['data-revision']});
+  window.__perceived = log;
+}
+"""
+
+
+def game_latency(browser: Browser, base_url: str, drawings: list, backend: str = "wasm") -> dict[str, Any]:
+    """On /play: from a pen move to the guess sentence for that drawing on screen."""
+    page, context = _open_ready(browser, f"{base_url}/play?backend={backend}&seconds=3600")
+    try:
+        page.evaluate(_GAME_HOOKS)
+        page.get_by_test_id("play-start").click()
+        result = page.get_by_test_id("play-round-result")
+        for strokes in drawings:
+            # A drawing the model recognises as the prompt ends the round: go on to the next.
+            if result.is_visible():
+                page.get_by_test_id("play-next").click()
+                if page.get_by_test_id("play-summary").is_visible():
+                    page.get_by_test_id("play-again").click()
+            box = page.get_by_test_id("canvas").bounding_box()
+            margin = box["width"] * CANVAS_MARGIN_FRACTION
+            scale = (box["width"] - 2 * margin) / 255.0
+            for xs, ys, *_ in strokes:
+                page.mouse.move(box["x"] + margin + xs[0] * scale, box["y"] + margin + ys[0] * scale)
+                page.mouse.down()
+                for x, y in zip(xs[1:], ys[1:]):
+                    page.mouse.move(box["x"] + margin + x * scale, box["y"] + margin + y * scale, steps=2)
+                page.mouse.up()
+            page.wait_for_timeout(100)
+            if not result.is_visible():
+                page.get_by_test_id("clear").click()
+        log = page.evaluate("window.__perceived")
+    finally:
+        context.close()
+    return {"backend": backend, "pen_move_to_sentence": percentiles(_latencies(log["moves"], log["shown"])),
+            "drawings": len(drawings)}
+
+
 def _latencies(events: list[list[float]], shown: list[list[float]]) -> list[float]:
     """For each event, the time until a guess of that drawing revision or a later one was shown."""
     latencies = []
@@ -215,6 +263,8 @@ def bench_browser(count: int = 500) -> dict[str, Any]:
             results["perceived"] = {backend: perceived_latency(browser, base_url, replayed, backend)
                                     for backend in ("wasm", "webgl")}
             results["baseline_page_weight"] = baseline_page_weight(results["first_load"]["bytes_by_kind"])
+            results["play"] = {"first_load": first_load(browser, base_url, runs=3, path="/play"),
+                               "perceived": game_latency(browser, base_url, replayed)}
         finally:
             browser.close()
     return results

@@ -47,6 +47,17 @@ def contribute() -> str:
     )
 
 
+@bp.get("/play")
+def play() -> str:
+    """The game: draw the prompted accessory before the countdown ends while the model guesses."""
+    return render_template(
+        "play.html",
+        drawings_url=url_for("api.create_drawing"),
+        examples_url=url_for("static", filename="examples/quickdraw.json"),
+        **_page_urls(),
+    )
+
+
 @bp.get("/models/<set_name>/<version>/<filename>")
 def model_file(set_name: str, version: str, filename: str) -> Response:
     """A file of one served version (model.json, shards, metadata.json, model.keras), cached for good.

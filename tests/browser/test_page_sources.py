@@ -14,7 +14,10 @@ from training.categories import DEFAULT_CATEGORIES
 WEBAPP_DIR = Path(__file__).resolve().parents[2] / "webapp"
 PAGES = {
     "/": {"canvas", "clear", "undo", "prediction", "probabilities", "model-status"},
-    "/contribute": {"canvas", "clear", "undo", "prediction", "model-status", "label-select", "submit", "status"},
+    "/contribute": {"canvas", "clear", "undo", "prediction", "model-status", "label-select", "submit", "status",
+                    "label-warning"},
+    "/play": {"canvas", "model-status", "play-start", "play-prompt", "play-timer", "play-guess",
+              "play-round-result", "play-next", "play-summary", "play-donate", "play-donated", "play-again"},
 }
 
 

@@ -27,6 +27,7 @@ export class DrawingCanvas extends EventTarget {
     this.revision = 0;
     this.side = 0;
     this.pixelRatio = 1;
+    this.locked = false;
 
     canvasElement.addEventListener('pointerdown', (event) => this.onPointerDown(event));
     canvasElement.addEventListener('pointermove', (event) => this.onPointerMove(event));
@@ -55,6 +56,32 @@ export class DrawingCanvas extends EventTarget {
     return this.activePointerId !== null;
   }
 
+  /** Stop (or allow again) drawing: the game locks the canvas when a round ends. */
+  setLocked(locked) {
+    this.locked = locked;
+    if (locked && this.isDrawing) {
+      // The stroke ends here; the pointer keeps its capture until the finger lifts, since
+      // releasing a touch mid-gesture leaves Chrome swallowing the next tap.
+      this.activePointerId = null;
+      this.emitChange('stroke-end');
+    }
+    this.element.dataset.locked = String(locked);
+  }
+
+  /**
+   * Replace the drawing with `strokes` (Quick Draw format) drawn on a canvas `side` CSS pixels
+   * wide, rescaled to this one: how a drawing moves from the draw page to the contribute page.
+   */
+  load(strokes, side) {
+    this.endStroke();
+    const scale = side > 0 && this.side > 0 ? this.side / side : 1;
+    this.paths = strokes
+      .filter(([xs, ys]) => Array.isArray(xs) && Array.isArray(ys) && xs.length === ys.length && xs.length > 0)
+      .map(([xs, ys]) => xs.map((x, index) => [x * scale, ys[index] * scale]));
+    this.redraw();
+    this.emitChange('load');
+  }
+
   /** Remove the last stroke. */
   undo() {
     if (this.isEmpty) return;
@@ -75,6 +102,12 @@ export class DrawingCanvas extends EventTarget {
 
   onPointerDown(event) {
     // Only the primary button draws, and only one pointer at a time (a second finger is ignored).
+    // A locked canvas still swallows the touch: no tap or gesture of a finger still drawing
+    // after the game locked it may leak to the buttons around it.
+    if (this.locked) {
+      event.preventDefault();
+      return;
+    }
     if (this.isDrawing || (event.pointerType === 'mouse' && event.button !== 0)) return;
     event.preventDefault();
     this.activePointerId = event.pointerId;
@@ -175,5 +208,36 @@ export class DrawingCanvas extends EventTarget {
     this.revision += 1;
     this.element.dataset.revision = String(this.revision);
     this.dispatchEvent(new CustomEvent('change', { detail: { reason, revision: this.revision } }));
+  }
+}
+
+/** Draw Quick Draw strokes on a small <canvas>, scaled to fit its `side` CSS pixels with a margin. */
+export function drawThumbnail(canvasElement, strokes, side = 96) {
+  const pixelRatio = window.devicePixelRatio || 1;
+  canvasElement.width = Math.round(side * pixelRatio);
+  canvasElement.height = Math.round(side * pixelRatio);
+  const context = canvasElement.getContext('2d');
+  const xs = strokes.flatMap(([strokeXs]) => strokeXs);
+  const ys = strokes.flatMap(([, strokeYs]) => strokeYs);
+  if (xs.length === 0) return;
+  const [minX, minY] = [Math.min(...xs), Math.min(...ys)];
+  const extent = Math.max(Math.max(...xs) - minX, Math.max(...ys) - minY, 1);
+  const margin = side * 0.1;
+  const scale = (side - 2 * margin) / extent;
+  // Centre the drawing along its shorter side.
+  const offsetX = margin + (side - 2 * margin - (Math.max(...xs) - minX) * scale) / 2;
+  const offsetY = margin + (side - 2 * margin - (Math.max(...ys) - minY) * scale) / 2;
+  context.setTransform(pixelRatio, 0, 0, pixelRatio, 0, 0);
+  context.strokeStyle = getComputedStyle(canvasElement).color || PEN_COLOR;
+  context.lineWidth = 2;
+  context.lineCap = 'round';
+  context.lineJoin = 'round';
+  for (const [strokeXs, strokeYs] of strokes) {
+    context.beginPath();
+    context.moveTo(offsetX + (strokeXs[0] - minX) * scale, offsetY + (strokeYs[0] - minY) * scale);
+    for (let index = strokeXs.length > 1 ? 1 : 0; index < strokeXs.length; index += 1) {
+      context.lineTo(offsetX + (strokeXs[index] - minX) * scale, offsetY + (strokeYs[index] - minY) * scale);
+    }
+    context.stroke();
   }
 }

@@ -1,7 +1,11 @@
 // The contribute page: choose a category, draw it, and store it on the server.
 
-import { setUpDrawingPage } from './drawing-page.js';
+import { decisionBlock, drawingExtent } from './decision.js';
+import { KEPT_DRAWING_KEY, setUpDrawingPage } from './drawing-page.js';
+import { withArticle } from './game.js';
 import * as ui from './ui.js';
+
+const CHOOSE_FIRST = 'Choose what you drew first.';
 
 const page = setUpDrawingPage();
 let categories = [];
@@ -10,11 +14,50 @@ page.metadata
   .then((metadata) => {
     categories = metadata.categories;
     ui.populateLabelSelect(categories);
+    restoreKeptDrawing();
   })
   .catch(() => ui.showCategoriesUnavailable())
   .finally(refreshStats);
 
 ui.onSubmit(submitDrawing);
+ui.onLabelChange(() => {
+  // The request to choose is answered: it must not stay on screen.
+  if (ui.submitStatus().text === CHOOSE_FIRST) ui.showSubmitStatus('idle', '');
+  checkLabelAgainstGuess();
+});
+page.onGuess(checkLabelAgainstGuess);
+
+/** A drawing sent here by the draw page's "Wrong? Tell us what it was": keep it, ask for its label. */
+function restoreKeptDrawing() {
+  let kept = null;
+  try {
+    kept = JSON.parse(window.sessionStorage.getItem(KEPT_DRAWING_KEY) ?? 'null');
+    window.sessionStorage.removeItem(KEPT_DRAWING_KEY);
+  } catch {
+    kept = null;
+  }
+  if (!kept || !Array.isArray(kept.strokes) || kept.strokes.length === 0) return;
+  page.canvas.load(kept.strokes, kept.side);
+  ui.showSubmitStatus('idle', 'Here is your drawing: choose what it really was, then send it.');
+  ui.focusLabelSelect();
+}
+
+/** Warn, without blocking, when the chosen label and the model's live guess disagree. */
+function checkLabelAgainstGuess() {
+  const label = ui.selectedLabel();
+  const { decision } = page.latest();
+  if (!label || !decision || page.canvas.isEmpty || decision.state === 'too-small') {
+    ui.showLabelWarning('');
+    return;
+  }
+  if (decision.state === 'other') {
+    ui.showLabelWarning(`The model doesn’t see ${withArticle(label)} in this drawing yet. You can still send it.`);
+  } else if (decision.label !== label) {
+    ui.showLabelWarning(`The model sees ${withArticle(decision.label)}, not ${withArticle(label)}. Sure? You can still send it.`);
+  } else {
+    ui.showLabelWarning('');
+  }
+}
 
 /** Fetch and show how many drawings the server stores per category. */
 async function refreshStats() {
@@ -32,12 +75,19 @@ async function refreshStats() {
 async function submitDrawing() {
   const label = ui.selectedLabel();
   if (!label) {
-    ui.showSubmitStatus('error', 'Choose what you drew first.');
+    ui.showSubmitStatus('error', CHOOSE_FIRST);
     ui.focusLabelSelect();
     return;
   }
   if (page.canvas.isEmpty) {
     ui.showSubmitStatus('error', 'The canvas is empty: draw something before sending it.');
+    return;
+  }
+  const metadata = page.currentMetadata();
+  const { extent, points } = drawingExtent(page.canvas.strokes);
+  if (metadata && (extent < decisionBlock(metadata).min_extent || points < 2)) {
+    // The server refuses marks too small to judge (CONTRACTS §3); say so before sending.
+    ui.showSubmitStatus('error', 'Keep drawing… this mark is too small to send.');
     return;
   }
   const sentRevision = page.canvas.revision;

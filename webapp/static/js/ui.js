@@ -1,6 +1,8 @@
 // The only module that touches the page's document: reads its configuration, shows the
 // model's status and guesses, and hands user actions to callbacks set by the page modules.
 
+import { listOf, withArticle } from './game.js';
+
 /** Below this top probability the page says it is not sure rather than naming a guess. */
 export const CONFIDENT_PROBABILITY = 0.5;
 
@@ -17,6 +19,10 @@ export function pageConfig() {
     vendorUrl: data.vendorUrl,
     drawingsUrl: data.drawingsUrl,
     statsUrl: data.statsUrl,
+    // data-models-url (GET /api/models, CONTRACTS §1) is rendered by servers that have it.
+    modelsUrl: data.modelsUrl,
+    examplesUrl: data.examplesUrl,
+    dataset: data,
     backend: backend || null,
     // Only servers configured with TEST_HOOKS (tests, benchmarks) render this attribute.
     testHooks: data.testHooks === 'true',
@@ -70,9 +76,11 @@ export function showModelLoading() {
 
 /** Say the model is ready, and on which backend (kept in data-backend for benchmarks). */
 export function showModelReady({ backend, version }) {
-  const status = setModelStatus('ready', `Ready · ${backend.toUpperCase()}`);
+  // "WASM" means nothing to most people: the backend stays in the tooltip and data-backend.
+  const status = setModelStatus('ready', 'Ready');
   status.dataset.backend = backend;
-  status.title = `Model version ${version}, running on the ${backend} backend`;
+  status.dataset.version = version;
+  status.title = `Model version ${version}, running on the ${backend.toUpperCase()} backend`;
 }
 
 /** Say the model cannot be used, and why; the canvas keeps working (the contribute page needs no model). */
@@ -80,6 +88,7 @@ export function showModelError(message) {
   setModelStatus('error', 'Model failed to load');
   byId('model-status').title = message;
   const prediction = byId('prediction');
+  if (!prediction) return;
   prediction.dataset.state = 'error';
   byId('prediction-kicker').textContent = 'No guesses for now';
   byId('prediction-label').textContent = 'Model unavailable';
@@ -91,8 +100,19 @@ export function showModelError(message) {
 
 // ---- Categories, guesses and probabilities ----
 
+let knownCategories = [];
+
+/** "Try a …, a …, …": a few of the accessories the model knows, from its metadata. */
+function suggestions() {
+  const named = knownCategories.slice(0, 3).map(withArticle);
+  return named.length ? `Try ${named.join(', ')}${knownCategories.length > 3 ? ', …' : ''}` : 'Try an accessory';
+}
+
 /** Build one probability row per category the model knows. */
 export function showCategories(categories) {
+  knownCategories = [...categories];
+  const known = byId('known-categories');
+  if (known) known.textContent = `It knows ${categories.length} accessories: ${listOf(categories, 'and')}.`;
   const list = byId('probabilities');
   if (!list) return;
   list.replaceChildren(
@@ -143,30 +163,47 @@ function setProbabilities(ranked) {
   }
 }
 
-function guessSentence(top) {
-  return top.probability >= CONFIDENT_PROBABILITY
-    ? `It's a ${top.label}, ${percent(top.probability)} sure.`
-    : `Not sure — maybe ${top.label}?`;
+function guessSentence(top, decision) {
+  if (decision?.state === 'other') return 'That doesn’t look like any accessory I know.';
+  if (decision?.state === 'too-small') return 'Keep drawing…';
+  return top.probability >= CONFIDENT_PROBABILITY && decision?.state !== 'unsure'
+    ? `It’s ${withArticle(top.label)}, ${percent(top.probability)} sure.`
+    : `Not sure — maybe ${withArticle(top.label)}?`;
 }
 
-/** Show the ranked guesses for the drawing at `revision`. */
-export function showGuess(ranked, revision) {
+/**
+ * Show the ranked guesses for the drawing at `revision`, as `decision` (decide() in model.js)
+ * says: named, unsure, "none of these" (state "other") or too small to judge. Without a
+ * decision, the top probability against CONFIDENT_PROBABILITY decides.
+ */
+export function showGuess(ranked, revision, decision = null) {
   const [top] = ranked;
+  const state = decision?.state ?? (top.probability >= CONFIDENT_PROBABILITY ? 'named' : 'unsure');
   const prediction = byId('prediction');
-  const confident = top.probability >= CONFIDENT_PROBABILITY;
-  prediction.dataset.state = confident ? 'confident' : 'unsure';
-  prediction.dataset.label = top.label;
+  // A named guess keeps data-state="confident", which tests and benchmarks have always read.
+  prediction.dataset.state = state === 'named' ? 'confident' : state;
+  prediction.dataset.label = state === 'other' || state === 'too-small' ? '' : top.label;
   prediction.dataset.probability = String(top.probability);
   prediction.dataset.revision = String(revision);
-  if (confident) {
-    byId('prediction-kicker').textContent = 'I think it’s a';
-    byId('prediction-label').textContent = top.label;
+  if (state === 'other') {
+    byId('prediction-kicker').textContent = 'None of these';
+    byId('prediction-label').textContent = 'That doesn’t look like any accessory I know';
+    byId('prediction-detail').textContent = `${suggestions()}.`;
+  } else if (state === 'too-small') {
+    byId('prediction-kicker').textContent = 'Too small to judge';
+    byId('prediction-label').textContent = 'Keep drawing…';
+    byId('prediction-detail').textContent = 'A guess appears once there is a bit more to see.';
+  } else if (state === 'named') {
+    byId('prediction-kicker').textContent = 'I think it’s';
+    byId('prediction-label').textContent = withArticle(top.label);
     byId('prediction-detail').textContent = `${percent(top.probability)} sure`;
   } else {
     byId('prediction-kicker').textContent = 'Keep drawing';
     byId('prediction-label').textContent = `Not sure — maybe ${top.label}?`;
     byId('prediction-detail').textContent = `Only ${percent(top.probability)} sure so far`;
   }
+  const wrong = byId('wrong-guess');
+  if (wrong) wrong.hidden = false;
   setProbabilities(ranked);
 }
 
@@ -192,14 +229,30 @@ export function showEmptyGuess() {
     ? 'A live guess, to check your drawing reads well.'
     : "The model's guess appears here as soon as you start.";
   setProbabilities([]);
+  const wrong = byId('wrong-guess');
+  if (wrong) wrong.hidden = true;
   const announcer = byId('guess-announcer');
   if (announcer) announcer.textContent = '';
 }
 
 /** Tell screen readers the current guess; called once a stroke ends, not on every move. */
-export function announceGuess(ranked) {
+export function announceGuess(ranked, decision = null) {
   const announcer = byId('guess-announcer');
-  if (announcer && ranked.length) announcer.textContent = guessSentence(ranked[0]);
+  if (announcer && ranked.length) announcer.textContent = guessSentence(ranked[0], decision);
+}
+
+/** Call `callback` when "Wrong? Tell us what it was" is followed (before the page changes). */
+export function onWrongGuess(callback) {
+  byId('wrong-guess')?.addEventListener('click', callback);
+}
+
+/** Offer a choice of models when the server has more than one set; `callback(name)` on change. */
+export function showModelChoice(sets, chosen, callback) {
+  const select = byId('model-select');
+  if (!select) return;
+  select.replaceChildren(...sets.map((set) => new Option(set.title || set.name, set.name, false, set.name === chosen)));
+  byId('model-choice').hidden = sets.length < 2;
+  select.onchange = () => callback(select.value);
 }
 
 // ---- Contribute form ----
@@ -220,6 +273,31 @@ export function showCategoriesUnavailable() {
 /** The chosen category, or '' when none is chosen. */
 export function selectedLabel() {
   return byId('label-select').value;
+}
+
+/** Call `callback(label)` when another category is chosen. */
+export function onLabelChange(callback) {
+  byId('label-select').addEventListener('change', (event) => callback(event.target.value));
+}
+
+/** Choose a category in the <select>, if it offers it. */
+export function selectLabel(label) {
+  const select = byId('label-select');
+  if ([...select.options].some((option) => option.value === label)) select.value = label;
+}
+
+/** The submit status's current text and state. */
+export function submitStatus() {
+  const status = byId('submit-status');
+  return { state: status.dataset.state, text: status.textContent };
+}
+
+/** Warn (without blocking) that the chosen label and the live guess disagree; '' hides the warning. */
+export function showLabelWarning(message) {
+  const warning = byId('label-warning');
+  if (!warning) return;
+  warning.textContent = message;
+  warning.hidden = !message;
 }
 
 /** Move keyboard focus to the category <select>. */
