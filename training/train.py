@@ -30,6 +30,7 @@ import numpy as np
 
 from training import evaluate as evaluation
 from training.dataset import default_dataset_dir, load_info, load_split
+from training.dataset import outputs as dataset_outputs
 
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "training_curves.png"
@@ -68,6 +69,8 @@ class Recipe:
     conv_dropout: float = 0.4  # Default architecture only.
     dense_dropout: float = 0.3  # Default architecture only.
     flip_average: bool = True  # Default architecture only: average with the mirror image.
+    other_share: float = 0.0  # Share of each batch from "none of these" (0 = one class's share).
+    false_rejection_budget: float = 0.02  # Calibrates reject_below on val (see training.evaluate).
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
@@ -185,7 +188,7 @@ def validate_recipe(recipe: Recipe) -> Recipe:
         if not 0 <= getattr(recipe, name) < 1:
             problems.append(f"{name} must be in [0, 1)")
     for name in ("rotation", "zoom_in", "zoom_out", "translation", "redraw_distortion",
-                 "redraw_share"):
+                 "redraw_share", "other_share", "false_rejection_budget"):
         if not 0 <= getattr(recipe, name) < 1:
             problems.append(f"{name} must be in [0, 1)")
     if problems:
@@ -207,8 +210,15 @@ class Splits:
 
     @property
     def categories(self) -> list[str]:
-        """Category names in label order."""
+        """The named categories, in label order."""
         return list(self.info["categories"])
+
+    @property
+    def outputs(self) -> list[str]:
+        """The model's output units: the categories, plus "other" when the dataset has negatives."""
+        from training.dataset import outputs
+
+        return outputs(self.info)
 
 
 def load_splits(dataset_dir: Path) -> Splits:
@@ -219,7 +229,7 @@ def load_splits(dataset_dir: Path) -> Splits:
     for name, (images, labels) in splits.items():
         if len(images) == 0:
             raise ValueError(f"the {name} split of {dataset_dir} is empty")
-        if labels.min() < 0 or labels.max() >= len(info["categories"]):
+        if labels.min() < 0 or labels.max() >= len(dataset_outputs(info)):
             raise ValueError(f"the {name} split of {dataset_dir} has labels outside the categories")
     return Splits(info=info, **splits)
 
@@ -229,7 +239,7 @@ def training_inputs(splits: Splits, recipe: Recipe):
     from training import pipeline
 
     images, labels = splits.train
-    num_classes = len(splits.categories)
+    num_classes = len(splits.outputs)
     variants = pipeline.redraw(images, labels, recipe.redraw_per_class, recipe.seed,
                                recipe.redraw_distortion)
     augmentations = None
@@ -237,9 +247,15 @@ def training_inputs(splits: Splits, recipe: Recipe):
         augmentations = pipeline.augmentation_layers(
             recipe.rotation, (-recipe.zoom_in, recipe.zoom_out), recipe.translation, recipe.seed)
     one_hot = uses_one_hot_labels(recipe)
+    class_weights = None
+    if recipe.other_share > 0 and len(splits.outputs) > len(splits.categories):
+        class_weights = pipeline.class_sampling_weights(labels, num_classes, recipe.balance)
+        # "Other" gets its own share; the named categories split the rest as the balance says.
+        class_weights[:-1] *= (1.0 - recipe.other_share) / class_weights[:-1].sum()
+        class_weights[-1] = recipe.other_share
     train = pipeline.training_dataset(images, labels, num_classes, recipe.batch_size, recipe.seed,
                                       recipe.balance, augmentations, one_hot, recipe.mixup,
-                                      variants, recipe.redraw_share)
+                                      variants, recipe.redraw_share, class_weights)
     val_images, val_labels = splits.val
     weights = (pipeline.balanced_sample_weights(val_labels, num_classes)
                if recipe.balanced_validation else None)
@@ -266,8 +282,10 @@ def trainable_part(model):
     return model
 
 
-def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | None):
+def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | None,
+                  outputs: list[str] | None = None):
     """A fresh model for the recipe, or the saved one to continue training (categories checked)."""
+    outputs = list(outputs or categories)
     from training import model as architectures
 
     if resume_from is None:
@@ -275,14 +293,14 @@ def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | Non
             conv_filters=recipe.conv_filters, dense_units=recipe.dense_units,
             conv_dropout=recipe.conv_dropout, dense_dropout=recipe.dense_dropout,
             flip_average=recipe.flip_average)
-        return architectures.build_model(recipe.arch, len(categories), architecture)
+        return architectures.build_model(recipe.arch, len(outputs), architecture)
     card = evaluation.read_card(resume_from)
     evaluation.check_categories(card["categories"] if card else None, categories)
     model = evaluation.load_model(resume_from)
-    outputs = int(model.output_shape[-1])
-    if outputs != len(categories):
-        raise ValueError(f"the model at {resume_from} has {outputs} outputs but the dataset has "
-                         f"{len(categories)} categories")
+    units = int(model.output_shape[-1])
+    if units != len(outputs):
+        raise ValueError(f"the model at {resume_from} has {units} outputs but the dataset has "
+                         f"{len(outputs)} labels ({', '.join(outputs)})")
     return model
 
 
@@ -376,12 +394,22 @@ def git_commit() -> str | None:
 def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir: Path,
                      recipe: Recipe, model, metrics: dict[str, Any],
                      validation_metrics: dict[str, Any], epochs_run: int, best_epoch: int,
-                     wall_time_s: float, resumed_from: Path | None) -> dict[str, Any]:
+                     wall_time_s: float, resumed_from: Path | None,
+                     decision: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything a reader (or the exporter) needs to know about the model, as JSON."""
     from preprocessing.spec import spec_dict
+    from training.categories import CATEGORY_SETS
 
+    outputs = dataset_outputs(info)
+    # The named set whose categories these are, if any (the exporter names the served set by it).
+    category_set = next((name for name, (names, _) in CATEGORY_SETS.items()
+                         if list(names) == list(categories)), None)
     return {
         "categories": list(categories),
+        "outputs": outputs,
+        "set": category_set,
+        "title": CATEGORY_SETS[category_set][1] if category_set else None,
+        "decision": decision or evaluation.decision_block(None, 0.0),
         "input_shape": list(model.input_shape[1:]),
         "preprocessing": spec_dict(),
         "data": {
@@ -391,6 +419,7 @@ def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir
             "split": info.get("split"),
             "seed": info.get("seed"),
             "preprocessing_version": info.get("preprocessing_version"),
+            "other": _other_summary(info.get("other")),
         },
         "recipe": recipe.to_dict(),
         "resumed_from": str(resumed_from) if resumed_from else None,
@@ -405,9 +434,22 @@ def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir
     }
 
 
+def _other_summary(other: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the card says about the negatives: how many categories, which were held out."""
+    if not other:
+        return None
+    return {"label": other["label"], "categories": len(other["categories"]) - len(other.get("missing", [])),
+            "unseen": other["unseen"], "per_category": other.get("per_category"),
+            "counts": other.get("counts")}
+
+
 def _card_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     """The summary the card and the exporter's metadata carry (no confusion matrix)."""
+    rejection = {key: value for key, value in (metrics.get("rejection") or {}).items()
+                 if key != "tradeoff"}
     return {
+        "rejection": rejection or None,
+        "by_rendering": metrics.get("by_rendering"),
         "accuracy": metrics["accuracy"],
         "macro_accuracy": metrics["macro_accuracy"],
         "min_recall": metrics["min_recall"],
@@ -433,40 +475,48 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
 
     recipe = validate_recipe(recipe)
     splits = load_splits(dataset_dir)
-    categories = splits.categories
+    categories, outputs = splits.categories, splits.outputs
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     keras.utils.set_random_seed(recipe.seed)
 
-    model = prepare_model(recipe, categories, resume_from)
+    model = prepare_model(recipe, categories, resume_from, outputs)
     network = trainable_part(model)
     train_batches, val_batches, steps = training_inputs(splits, recipe)
     compile_for_training(network, recipe, steps * recipe.epochs)
     if verbose:
         model.summary()
-        counts = np.bincount(splits.train[1], minlength=len(categories))
-        print("train rows: " + ", ".join(f"{name} {count}" for name, count in zip(categories, counts)))
+        counts = np.bincount(splits.train[1], minlength=len(outputs))
+        print("train rows: " + ", ".join(f"{name} {count}" for name, count in zip(outputs, counts)))
     history = network.fit(train_batches, epochs=recipe.epochs, steps_per_epoch=steps,
                           validation_data=val_batches, callbacks=training_callbacks(out, recipe),
                           verbose=verbose)
     wall_time = time.perf_counter() - started
 
-    val_metrics = evaluation.evaluate_model(model, *splits.val, categories)
-    test_metrics = evaluation.evaluate_model(model, *splits.test, categories)
+    val_probabilities = evaluation.predict_probabilities(model, splits.val[0])
+    reject_below = evaluation.calibrate_reject_below(val_probabilities, splits.val[1], len(categories),
+                                                     recipe.false_rejection_budget)
+    decision = evaluation.decision_block(dataset_outputs(splits.info)[-1]
+                                         if len(outputs) > len(categories) else None, reject_below)
+    val_metrics = evaluation.score_split(model, dataset_dir, "val", reject_below, val_probabilities)
+    test_metrics = evaluation.score_split(model, dataset_dir, "test", reject_below)
     model.save(out / evaluation.MODEL_FILE)
     val_losses = history.history["val_loss"]
     card = build_model_card(
         categories=categories, info=splits.info, dataset_dir=dataset_dir, recipe=recipe,
         model=model, metrics=test_metrics, validation_metrics=val_metrics,
         epochs_run=len(val_losses), best_epoch=best_epoch(history.history, recipe.monitor),
-        wall_time_s=wall_time, resumed_from=resume_from)
+        wall_time_s=wall_time, resumed_from=resume_from, decision=decision)
     (out / evaluation.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     (out / evaluation.METRICS_FILE).write_text(
         json.dumps({"split": "test", **test_metrics, "validation": val_metrics}, indent=2) + "\n")
     plot_training_curves(history.history, out / CURVES_FILE)
     evaluation.plot_confusion_matrix(
-        np.asarray(test_metrics["confusion_matrix"]), categories, out / evaluation.CONFUSION_FILE,
+        np.asarray(test_metrics["confusion_matrix"]), outputs, out / evaluation.CONFUSION_FILE,
         f"{recipe.arch}: test macro accuracy {test_metrics['macro_accuracy']:.3f}")
+    evaluation.plot_tradeoff(test_metrics["rejection"]["tradeoff"], test_metrics["rejection"],
+                             out / evaluation.TRADEOFF_FILE,
+                             f"{recipe.arch}: test rejection vs. false rejection")
     if verbose:
         print(evaluation.format_metrics(val_metrics, "val"))
         print(evaluation.format_metrics(test_metrics, "test"))
