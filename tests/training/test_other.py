@@ -154,3 +154,30 @@ def test_tradeoff_plot_is_written(tmp_path: Path) -> None:
 def test_decision_block_has_the_contract_fields() -> None:
     assert evaluate.decision_block("other", 0.42) == {
         "other_label": "other", "reject_below": 0.42, "unsure_below": 0.5, "min_extent": 0.0}
+
+
+def test_fine_labels_give_each_negative_category_its_own_class() -> None:
+    from training.train import fine_labels
+
+    labels = np.array([0, 1, 2, 2, 2])
+    kinds = np.array([-1, -1, 7, 3, 7])
+    np.testing.assert_array_equal(fine_labels(labels, kinds, 2, [3, 7]), [0, 1, 3, 2, 3])
+    with pytest.raises(ValueError, match="not among the training split's"):
+        fine_labels(labels, np.array([-1, -1, 5, 3, 7]), 2, [3, 7])
+
+
+def test_grouped_model_sums_the_negatives_into_other() -> None:
+    import keras
+
+    from training.model import build_model, group_other
+    from training.train import trainable_part
+
+    network = build_model("default", 5)
+    grouped = group_other(network, 2)
+    assert grouped.output_shape == (None, 3)
+    assert trainable_part(grouped).output_shape == (None, 5)
+    images = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    fine, coarse = network.predict(images, verbose=0), grouped.predict(images, verbose=0)
+    np.testing.assert_allclose(coarse[:, :2], fine[:, :2], rtol=1e-5)
+    np.testing.assert_allclose(coarse[:, 2], fine[:, 2:].sum(axis=1), rtol=1e-5)
+    keras.utils.clear_session()
