@@ -375,6 +375,31 @@ def calibrate_on_validation(model: Any, dataset_dir: Path) -> float:
                                   len(info["categories"]))
 
 
+def recalibrate_saved(model: Any, path: Path, card: dict[str, Any] | None, dataset_dir: Path,
+                      budget: float) -> float:
+    """Choose a new "other" shift and reject_below for ``budget`` on val; save model and card; return reject_below."""
+    if not 0 <= budget < 1:
+        raise ValueError(f"--false-rejection-budget must be in [0, 1), not {budget}")
+    if card is None or not (card.get("decision") or {}).get("other_label"):
+        raise ValueError(f"{path} has no \"other\" output to calibrate (its card has no other_label)")
+    info = load_info(dataset_dir)
+    num_categories = len(info["categories"])
+    # Undo the shift applied at training time, so the search starts from the trained network.
+    previous = (card.get("calibration") or {}).get("other_logit_shift", 0.0)
+    shift_other(model, num_categories, -previous)
+    images, labels = load_split(dataset_dir, "val")
+    shift, reject_below = calibrate_other(model, images, np.asarray(labels), load_other_kinds(dataset_dir, "val"),
+                                          num_categories, budget, print)
+    model.save(model_file(path))
+    card["decision"] = {**card["decision"], "reject_below": reject_below}
+    card["calibration"] = {"split": "val", "false_rejection_budget": budget,
+                           "other_logit_shift": shift, "reject_below": reject_below}
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    print(f"calibrated: other shift {shift:.2f}, reject_below {reject_below:.2f}; saved {folder}")
+    return reject_below
+
+
 def format_metrics(metrics: dict[str, Any], split: str) -> str:
     """A few terse lines for the console, nanoGPT style."""
     lines = [f"{split}: accuracy {metrics['accuracy']:.4f}, macro accuracy "
@@ -444,6 +469,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="folder for metrics.json and the PNGs (default: the model's)")
     parser.add_argument("--recalibrate", action="store_true",
                         help="choose reject_below on the validation split instead of the card's")
+    parser.add_argument("--false-rejection-budget", type=float, default=None, metavar="RATE",
+                        help="re-calibrate the model's \"other\" shift and reject_below for this "
+                             "class-averaged false-rejection budget on val, and SAVE the model and "
+                             "card with them (default: leave the model as it is)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -456,9 +485,18 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     decision = (card or {}).get("decision") or {}
     reject_below = None if args.recalibrate else decision.get("reject_below")
+    if args.false_rejection_budget is not None:
+        reject_below = recalibrate_saved(model, args.model, card, args.data, args.false_rejection_budget)
     metrics = score_split(model, args.data, args.split, reject_below)
     metrics["split"] = args.split
     metrics["dataset"] = str(args.data)
+    if args.false_rejection_budget is not None and args.split == "test":
+        from training.train import _card_metrics
+
+        # The card's test numbers must describe the model as saved now.
+        card["metrics"] = {"split": "test", **_card_metrics(metrics)}
+        folder = Path(args.model) if Path(args.model).is_dir() else Path(args.model).parent
+        (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     out = args.out or (Path(args.model) if Path(args.model).is_dir() else Path(args.model).parent)
     out.mkdir(parents=True, exist_ok=True)
     name = METRICS_FILE if args.split == "test" else f"metrics_{args.split}.json"

@@ -14,6 +14,16 @@ from training.__main__ import main
 from training.sources import QuickDrawJs, Skipped
 
 
+def load_module(path: Path) -> ModuleType:
+    """Import a sibling test module by path: tests/ is not a package."""
+    import importlib.util
+
+    module_spec = importlib.util.spec_from_file_location(f"training_tests_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
 def test_named_sets_come_from_the_shared_module() -> None:
     assert categories.DEFAULT_CATEGORIES is shared_categories.DEFAULT_CATEGORIES
     assert categories.set_categories("accessories") == categories.DEFAULT_CATEGORIES
@@ -181,3 +191,43 @@ def test_grouped_model_sums_the_negatives_into_other() -> None:
     np.testing.assert_allclose(coarse[:, :2], fine[:, :2], rtol=1e-5)
     np.testing.assert_allclose(coarse[:, 2], fine[:, 2:].sum(axis=1), rtol=1e-5)
     keras.utils.clear_session()
+
+
+@pytest.mark.slow
+def test_training_with_other_writes_outputs_decision_and_tradeoff(tmp_path: Path) -> None:
+    """Squares stand in for "other" (two negative kinds, one held out in test) beside circles and lines."""
+    import dataclasses
+    import json
+
+    from training import compare, train
+
+    test_train = load_module(Path(__file__).with_name("test_train.py"))
+    folder = test_train.write_dataset(tmp_path / "dataset", seed=3)
+    info = json.loads((folder / "dataset.json").read_text())
+    for split in dataset.SPLITS:
+        labels = np.load(folder / f"{split}_y.npy")
+        squares = labels == 2
+        kinds = np.where(squares, 0, -1).astype(np.int16)
+        if split == "test":
+            kinds[np.flatnonzero(squares)[::2]] = 1  # Half the test squares: an unseen kind.
+        np.save(folder / f"{split}_other.npy", kinds)
+        info["counts"][split] = {"circle": int((labels == 0).sum()), "line": int((labels == 1).sum()),
+                                 "other": int(squares.sum())}
+    info["categories"] = ["circle", "line"]
+    info["other"] = {"label": "other", "categories": ["house", "cloud"], "unseen": ["cloud"],
+                     "missing": [], "per_category": 10, "counts": {}}
+    (folder / "dataset.json").write_text(json.dumps(info))
+    recipe = dataclasses.replace(test_train.TINY_RECIPE, other_targets="named", other_share=0.4)
+    card = train.train(recipe, folder, tmp_path / "run", verbose=0)
+    assert card["categories"] == ["circle", "line"] and card["outputs"] == ["circle", "line", "other"]
+    assert card["decision"]["other_label"] == "other" and card["decision"]["unsure_below"] == 0.5
+    assert 0 <= card["decision"]["reject_below"] < 1
+    assert card["calibration"]["other_logit_shift"] in evaluate.OTHER_SHIFTS
+    rejection = card["metrics"]["rejection"]
+    assert rejection["negatives_unseen"] > 0 and rejection["rejection_unseen"] is not None
+    assert (tmp_path / "run" / evaluate.TRADEOFF_FILE).is_file()
+    model = evaluate.load_model(tmp_path / "run")
+    assert model.output_shape == (None, 3)
+    rows = compare.compare_models([tmp_path / "run"], folder)
+    table = compare.markdown_table(rows, ["circle", "line"], "test", str(folder))
+    assert "rejected: unseen" in table and f"{rejection['rejection_unseen']:.3f}" in table
