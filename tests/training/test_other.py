@@ -231,3 +231,10 @@ def test_training_with_other_writes_outputs_decision_and_tradeoff(tmp_path: Path
     rows = compare.compare_models([tmp_path / "run"], folder)
     table = compare.markdown_table(rows, ["circle", "line"], "test", str(folder))
     assert "rejected: unseen" in table and f"{rejection['rejection_unseen']:.3f}" in table
+    # Re-calibrating for another budget rewrites the model, the card and its test numbers.
+    assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(folder),
+                 "--false-rejection-budget", "0.5"]) == 0
+    recalibrated = json.loads((tmp_path / "run" / evaluate.CARD_FILE).read_text())
+    assert recalibrated["calibration"]["false_rejection_budget"] == 0.5
+    assert recalibrated["decision"]["reject_below"] == recalibrated["calibration"]["reject_below"]
+    assert recalibrated["metrics"]["rejection"]["reject_below"] == recalibrated["decision"]["reject_below"]
