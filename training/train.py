@@ -470,7 +470,7 @@ def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir
         "data": {
             "dataset": str(dataset_dir),
             "counts": info.get("counts"),
-            "sources": info.get("sources"),
+            "sources": summarise_sources(info.get("sources"), categories),
             "split": info.get("split"),
             "seed": info.get("seed"),
             "preprocessing_version": info.get("preprocessing_version"),
@@ -487,6 +487,23 @@ def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
     }
+
+
+def summarise_sources(sources: list[dict[str, Any]] | None, categories: list[str]
+                      ) -> list[dict[str, Any]] | None:
+    """Each source's record for the named categories, and only totals for the hundreds of negative ones."""
+    if sources is None:
+        return None
+    summary = []
+    for source in sources:
+        classes = source.get("classes", {})
+        negatives = [record for name, record in classes.items() if name not in set(categories)]
+        summary.append({
+            **{key: value for key, value in source.items() if key != "classes"},
+            "classes": {name: record for name, record in classes.items() if name in set(categories)},
+            "other_kept": sum(record.get("kept", 0) for record in negatives),
+        })
+    return summary
 
 
 def _other_summary(other: dict[str, Any] | None) -> dict[str, Any] | None:
