@@ -218,7 +218,12 @@ def plot_tradeoff(curve: list[dict[str, Any]], chosen: dict[str, Any], path: Pat
     axes.set_xlabel("real accessories rejected (class-averaged)")
     axes.set_ylabel("other drawings rejected")
     axes.set_title(title)
-    axes.legend(loc="lower right", fontsize=8)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(loc="lower right", fontsize=8)
+    else:
+        # A dataset without negatives: only the false rejection can be shown.
+        axes.text(0.5, 0.5, "no drawings of other categories in this split", ha="center",
+                  transform=axes.transAxes)
     axes.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
@@ -484,13 +489,14 @@ def run(args: argparse.Namespace) -> int:
     check_categories(card["categories"] if card else None, categories)
     model = load_model(args.model)
     decision = (card or {}).get("decision") or {}
-    reject_below = None if args.recalibrate else decision.get("reject_below")
-    if args.false_rejection_budget is not None:
-        reject_below = recalibrate_saved(model, args.model, card, args.data, args.false_rejection_budget)
+    reject_below = None if getattr(args, "recalibrate", False) else decision.get("reject_below")
+    budget = getattr(args, "false_rejection_budget", None)
+    if budget is not None:
+        reject_below = recalibrate_saved(model, args.model, card, args.data, budget)
     metrics = score_split(model, args.data, args.split, reject_below)
     metrics["split"] = args.split
     metrics["dataset"] = str(args.data)
-    if args.false_rejection_budget is not None and args.split == "test":
+    if budget is not None and args.split == "test":
         from training.train import _card_metrics
 
         # The card's test numbers must describe the model as saved now.
