@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from training import evaluate as evaluation
-from training.dataset import default_dataset_dir, load_info, load_split
+from training.dataset import add_dataset_flags, load_info, resolve_dataset
 
 
 def compare_models(model_paths: list[Path], dataset_dir: Path, split: str = "test"
@@ -106,16 +106,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Flags of ``python -m training compare``."""
     parser.add_argument("models", type=Path, nargs="+",
                         help="run folders (or .keras files) to compare")
-    parser.add_argument("--data", type=Path, default=default_dataset_dir(),
-                        help="dataset folder whose split all models are scored on "
-                             "(default: %(default)s)")
-    parser.add_argument("--split", choices=("val", "test"), default="test",
-                        help="which split to score (default: %(default)s)")
+    add_dataset_flags(parser)
     parser.add_argument("--out", type=Path, required=True, help="Markdown file to write")
 
 
 def run(args: argparse.Namespace) -> int:
     """Score the models, write the table, print it."""
+    resolve_dataset(args)
     categories = list(load_info(args.data)["categories"])
     rows = compare_models(list(args.models), args.data, args.split)
     table = markdown_table(rows, categories, args.split, str(args.data))

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from training.dataset import (
-    default_dataset_dir,
+    add_dataset_flags,
+    resolve_dataset,
     load_info,
     load_origins,
     load_other_kinds,
@@ -466,8 +467,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Flags of ``python -m training evaluate``."""
     parser.add_argument("--model", type=Path, required=True,
                         help="run folder (with model.keras and model_card.json) or a .keras file")
-    parser.add_argument("--data", type=Path, default=default_dataset_dir(),
-                        help="dataset folder written by `training build` (default: %(default)s)")
+    add_dataset_flags(parser)
     parser.add_argument("--split", choices=("train", "val", "test"), default="test",
                         help="which split to score (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None,
@@ -482,6 +482,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score the model, print the report, write metrics.json, the confusion matrix and trade-off PNGs."""
+    resolve_dataset(args)
     info = load_info(args.data)
     categories = list(info["categories"])
     outputs = dataset_outputs(info)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from training import evaluate as evaluation
-from training.dataset import default_dataset_dir, load_info, load_split
+from training.dataset import add_dataset_flags, load_info, load_split, resolve_dataset
 from training.dataset import outputs as dataset_outputs
 
 HISTORY_FILE = "history.csv"
@@ -128,8 +128,7 @@ _FLAG_TYPES = {"int": int, "float": float, "str": str, "bool": _parse_bool,
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Flags of ``python -m training train``: run options, then every recipe field."""
     parser.add_argument("--out", type=Path, required=True, help="run folder to create or overwrite")
-    parser.add_argument("--data", type=Path, default=default_dataset_dir(),
-                        help="dataset folder written by `training build` (default: %(default)s)")
+    add_dataset_flags(parser)
     parser.add_argument("--resume-from", type=Path, default=None,
                         help="continue training a saved model (run folder or .keras file); its "
                              "categories must match the dataset's")
@@ -609,6 +608,7 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``python -m training train``."""
+    resolve_dataset(args)
     base = None
     if args.resume_from is not None and getattr(args, "arch", None) is None:
         # Continue with the saved run's recipe unless flags say otherwise.

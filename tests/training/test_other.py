@@ -238,3 +238,18 @@ def test_training_with_other_writes_outputs_decision_and_tradeoff(tmp_path: Path
     assert recalibrated["calibration"]["false_rejection_budget"] == 0.5
     assert recalibrated["decision"]["reject_below"] == recalibrated["calibration"]["reject_below"]
     assert recalibrated["metrics"]["rejection"]["reject_below"] == recalibrated["decision"]["reject_below"]
+
+
+def test_train_evaluate_and_compare_take_a_named_set(package: Path, tmp_path: Path, quiet,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert dataset.set_dataset_dir("accessories") == tmp_path / "data" / "dataset"
+    assert dataset.set_dataset_dir("wardrobe") == tmp_path / "data" / "wardrobe"
+    build.build(tmp_path / "no-raw", tmp_path / "data" / "wardrobe", ["bowtie", "sock"],
+                quickdrawjs=package, log=quiet)
+    # The wardrobe folder holds other categories than the set's: refused, with the fix.
+    for command in (["evaluate", "--model", str(tmp_path / "none")], ["compare", str(tmp_path / "none"),
+                    "--out", str(tmp_path / "c.md")], ["train", "--out", str(tmp_path / "run")]):
+        assert main([*command, "--set", "wardrobe"]) == 1
+        assert "--set wardrobe" in capsys.readouterr().err
