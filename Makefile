@@ -63,8 +63,8 @@ train: data
 	$(PY) -m training train --arch default --out $(MODEL_DIR)
 	$(PY) -m training train --arch seed --out runs/seed
 	$(PY) -m training compare $(MODEL_DIR) runs/seed --out $(MODEL_DIR)/comparison.md
-	$(PY) -m training train --arch default --data $(DATA_DIR)/wardrobe --out $(WARDROBE_MODEL_DIR)
-	$(PY) -m training compare $(WARDROBE_MODEL_DIR) --data $(DATA_DIR)/wardrobe --out $(WARDROBE_MODEL_DIR)/comparison.md
+	$(PY) -m training train --arch default --set wardrobe --out $(WARDROBE_MODEL_DIR)
+	$(PY) -m training compare $(WARDROBE_MODEL_DIR) --set wardrobe --out $(WARDROBE_MODEL_DIR)/comparison.md
 
 export: setup
 	$(PY) -m export --model $(MODEL_DIR) --out $(WEB_MODEL_DIR)

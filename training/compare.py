@@ -107,6 +107,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", type=Path, nargs="+",
                         help="run folders (or .keras files) to compare")
     add_dataset_flags(parser)
+    parser.add_argument("--split", choices=("val", "test"), default="test",
+                        help="which split to score (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True, help="Markdown file to write")
 
 

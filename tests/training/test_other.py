@@ -249,7 +249,8 @@ def test_train_evaluate_and_compare_take_a_named_set(package: Path, tmp_path: Pa
     build.build(tmp_path / "no-raw", tmp_path / "data" / "wardrobe", ["bowtie", "sock"],
                 quickdrawjs=package, log=quiet)
     # The wardrobe folder holds other categories than the set's: refused, with the fix.
-    for command in (["evaluate", "--model", str(tmp_path / "none")], ["compare", str(tmp_path / "none"),
+    for command in (["evaluate", "--model", str(tmp_path / "none"), "--split", "val"],
+                    ["compare", str(tmp_path / "none"), "--split", "val",
                     "--out", str(tmp_path / "c.md")], ["train", "--out", str(tmp_path / "run")]):
         assert main([*command, "--set", "wardrobe"]) == 1
         assert "--set wardrobe" in capsys.readouterr().err
