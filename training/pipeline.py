@@ -84,6 +84,7 @@ def training_dataset(
     mixup_alpha: float = 0.0,
     variants: tuple[np.ndarray, np.ndarray] | None = None,
     variant_share: float = 0.0,
+    class_weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Endless shuffled batches of (float32 images, labels), balanced and augmented as asked.
 
@@ -93,6 +94,7 @@ def training_dataset(
     smoothing). ``variants`` (re-drawn copies, see ``redraw``) make up ``variant_share`` of
     every class's draws when classes are balanced, so every class is seen in both looks
     equally often; with a share of 0, or unbalanced, they simply join the rows.
+    ``class_weights`` (balanced sampling only) replace the balance's shares per class.
     """
     if mixup_alpha > 0 and not one_hot:
         raise ValueError("mixup blends labels, so it needs one-hot labels")
@@ -113,6 +115,8 @@ def training_dataset(
                                   reshuffle_each_iteration=True).repeat()
     else:
         weights = class_sampling_weights(labels, num_classes, balance)
+        if class_weights is not None:
+            weights = np.asarray(class_weights, dtype=np.float64) / np.sum(class_weights)
         streams = []
         for label in range(num_classes):
             stream = _endless_shuffled(inputs, labels, label, seed + label)

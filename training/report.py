@@ -107,7 +107,7 @@ def write_report(dataset_dir: Path) -> list[Path]:
     out.mkdir(exist_ok=True)
     for old in out.glob("*.png"):
         old.unlink()
-    categories = info["categories"]
+    categories = dataset.outputs(info)
     pages = range(0, len(categories), CLASSES_PER_PAGE)
     paths = []
     for page, first in enumerate(pages, start=1):

