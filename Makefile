@@ -20,7 +20,7 @@ VENDOR_STAMP := $(VENDOR)/.installed
 TFJS := node_modules/@tensorflow/tfjs/dist
 TFJS_WASM := node_modules/@tensorflow/tfjs-backend-wasm/dist
 
-.PHONY: setup chromium data train export run dev test test-fast e2e bench clean
+.PHONY: setup chromium data train export retrain run dev test test-fast e2e bench clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -62,6 +62,14 @@ train: data
 
 export: setup
 	$(PY) -m export --model $(MODEL_DIR) --out $(WEB_MODEL_DIR)
+
+# Approved contributions -> candidate -> promotion gate -> new current version, or a report
+# saying why not (docs/retraining.md). The base dataset comes from `make data` and is not rebuilt.
+SERVED_DIR ?= served
+MODEL_SET ?= accessories
+RETRAIN_FLAGS ?=
+retrain: setup
+	$(PY) -m training retrain --model-dir $(SERVED_DIR) --set $(MODEL_SET) $(RETRAIN_FLAGS)
 
 run: setup
 	$(PY) -m webapp.serve --host $(HOST) --port $(PORT)
