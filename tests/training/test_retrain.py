@@ -172,3 +172,64 @@ def test_gate_tolerances_reach_the_config(tmp_path):
     config = retrain.config_from_args(args)
     assert config.tolerances == gate.Tolerances(recall=0.1, min_support=5) and config.dry_run
     assert config.model_dir == tmp_path
+
+
+def test_publish_exports_a_new_version_then_promotes_it(tmp_path, monkeypatch):
+    """Publishing runs `python -m export` into the set, then `python -m export promote` on the new version."""
+    set_dir = tmp_path / "served" / "accessories"
+    (set_dir / "old").mkdir(parents=True)
+    (set_dir / "old" / "metadata.json").write_text("{}")
+    calls = []
+
+    class Done:
+        returncode = 0
+
+    def fake_run(command, env):
+        """Stands in for stream A's export: writes one new version folder."""
+        calls.append((command[1:], env["MODEL_DIR"]))
+        if "promote" not in command:
+            (set_dir / "abc123def456").mkdir(exist_ok=True)
+            (set_dir / "abc123def456" / "metadata.json").write_text("{}")
+        return Done()
+
+    monkeypatch.setattr(retrain.subprocess, "run", fake_run)
+    assert retrain.export_and_promote(tmp_path / "candidate", set_dir, tmp_path / "data") == "abc123def456"
+    assert calls[0][0] == ["-m", "export", "--model", str(tmp_path / "candidate"), "--out", str(set_dir),
+                           "--data", str(tmp_path / "data")]
+    assert calls[1][0] == ["-m", "export", "promote", "--set", "accessories", "--version", "abc123def456"]
+    assert calls[0][1] == str(tmp_path / "served")
+    Done.returncode = 3
+    with pytest.raises(ValueError, match="exit status 3"):
+        retrain.export_and_promote(tmp_path / "candidate", set_dir, tmp_path / "data")
+
+
+@pytest.mark.parametrize(("dry_run", "published"), [(False, True), (True, False)])
+def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, small_base, monkeypatch, dry_run, published):
+    """The loop's wiring with training and scoring stubbed: promote -> publisher called, report says so."""
+    import training.evaluate
+    import training.train
+
+    served_root = tmp_path / "served"
+    (served_root / "accessories" / "v1").mkdir(parents=True)
+    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
+    (served_root / "accessories" / "CURRENT").write_text("v1\n")
+    trained = []
+    monkeypatch.setattr(training.train, "train", lambda recipe, data, out, resume_from, verbose: trained.append(
+        (recipe, resume_from)))
+    monkeypatch.setattr(training.evaluate, "load_model", lambda path: path)
+    monkeypatch.setattr(retrain, "evaluate_slices", lambda model, slices, categories, reject_below: {
+        name: {"rejection_rate": 0.5} for name in slices})
+    calls = []
+    config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run",
+                                   quickdrawjs=tmp_path / "none", dry_run=dry_run, epochs=2)
+    result = retrain.retrain(config, exporter=lambda out: out.mkdir(),
+                             publisher=lambda *args: calls.append(args) or "v2", log=lambda message: None)
+    assert result["promote"] and result["published"] is published
+    assert trained[0][0].epochs == 2 and trained[0][1] == served_root / "accessories" / "v1" / "model.keras"
+    assert len(calls) == int(published)
+    if published:
+        assert calls[0] == (tmp_path / "run" / "candidate", served_root / "accessories", tmp_path / "run" / "dataset")
+        assert result["current_version"] == "v2"
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "**PROMOTED**" in report
+    assert ("dry run: nothing published" in report) is dry_run
