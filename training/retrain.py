@@ -305,8 +305,8 @@ def evaluate_slices(model: Any, slices: dict[str, tuple[np.ndarray, np.ndarray |
     for name, (images, labels) in slices.items():
         probabilities = predict_probabilities(model, images)
         if labels is None:
-            results[name] = {"rejection_rate": float(rejected(probabilities, len(categories), reject_below).mean()),
-                             "count": len(images)}
+            share = rejected(probabilities, len(categories), reject_below).mean()
+            results[name] = {"rejection_rate": float(share), "count": len(images)}
         else:
             results[name] = accessory_slice(probabilities, labels, categories, reject_below)
     return results
@@ -403,6 +403,17 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
     data_dir = out / "dataset"
     info = build_retraining_dataset(Path(config.base_data), contributions, data_dir, log)
     categories = list(info["categories"])
+    new_drawings = sum(counts[name] for counts in info["contributions"]["classes"].values()
+                       for name in dataset.SPLITS)
+    if new_drawings == 0:
+        # Fine-tuning on the base data alone only adds noise; nothing is trained or published.
+        log("no new approved contributions: nothing to retrain on; the served version is unchanged")
+        (out / REPORT_FILE).write_text(
+            f"# Retraining report\n\nVerdict: **NOTHING TO DO**. No new approved contributions in "
+            f"{contributions} (copies of base drawings do not count); nothing was trained and the served "
+            f"version {served.version} is unchanged.\n")
+        return {"promote": False, "published": False, "reasons": ["no new approved contributions"],
+                "served_version": served.version, "current_version": served.version, "out": str(out)}
     metadata_categories = served.metadata().get("categories")
     if metadata_categories is not None:
         evaluation.check_categories(metadata_categories, categories)
@@ -482,8 +493,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="contributions already exported in the bucket layout (default: export the "
                              "approved ones with `flask export-drawings --status approved`)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="run folder for the dataset, candidate and report (default: runs/retrain/<UTC time>)")
-    parser.add_argument("--epochs", type=int, default=RETRAIN_EPOCHS, help="candidate epochs (default: %(default)s)")
+                        help="run folder for the dataset, candidate and report "
+                             "(default: runs/retrain/<UTC time>)")
+    parser.add_argument("--epochs", type=int, default=RETRAIN_EPOCHS,
+                        help="candidate epochs (default: %(default)s)")
     parser.add_argument("--steps-per-epoch", type=int, default=RETRAIN_STEPS_PER_EPOCH,
                         help="batches per epoch (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=RETRAIN_LEARNING_RATE,

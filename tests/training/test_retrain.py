@@ -39,7 +39,8 @@ def served_set(root: Path, version: str = "v1") -> Path:
 @pytest.fixture
 def small_base(tmp_path, fakes, quiet) -> Path:
     """A tiny base dataset of synthetic scribbles: 30 drawings of each category."""
-    raw = fakes.write_bucket(tmp_path / "raw", {name: fakes.scribbles(30, seed) for seed, name in enumerate(CATEGORIES)})
+    drawings = {name: fakes.scribbles(30, seed) for seed, name in enumerate(CATEGORIES)}
+    raw = fakes.write_bucket(tmp_path / "raw", drawings)
     build.build(raw, tmp_path / "base", CATEGORIES, log=quiet)
     return tmp_path / "base"
 
@@ -83,8 +84,8 @@ def test_without_contributions_the_dataset_is_the_base(tmp_path, small_base, qui
 
 @pytest.mark.parametrize(("setup", "message"), [
     (lambda root: None, "CURRENT is missing"),
-    (lambda root: (root / "accessories").mkdir(parents=True) or (root / "accessories" / "CURRENT").write_text("v9\n"),
-     "has no model.keras"),
+    (lambda root: (root / "accessories").mkdir(parents=True)
+     or (root / "accessories" / "CURRENT").write_text("v9\n"), "has no model.keras"),
 ])
 def test_served_model_errors(tmp_path, setup, message):
     """A missing CURRENT or version is one clear error."""
@@ -204,8 +205,10 @@ def test_publish_exports_a_new_version_then_promotes_it(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(("dry_run", "published"), [(False, True), (True, False)])
-def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, small_base, monkeypatch, dry_run, published):
+def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, fakes, small_base, monkeypatch, dry_run,
+                                                          published):
     """The loop's wiring with training and scoring stubbed: promote -> publisher called, report says so."""
+    new_socks = fakes.bitmaps(fakes.scribbles(20, 77))
     import training.evaluate
     import training.train
 
@@ -222,14 +225,31 @@ def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, small_base, 
     calls = []
     config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run",
                                    quickdrawjs=tmp_path / "none", dry_run=dry_run, epochs=2)
-    result = retrain.retrain(config, exporter=lambda out: out.mkdir(),
+    result = retrain.retrain(config, exporter=lambda out: write_bucket(out, {"sock": new_socks}),
                              publisher=lambda *args: calls.append(args) or "v2", log=lambda message: None)
     assert result["promote"] and result["published"] is published
     assert trained[0][0].epochs == 2 and trained[0][1] == served_root / "accessories" / "v1" / "model.keras"
     assert len(calls) == int(published)
     if published:
-        assert calls[0] == (tmp_path / "run" / "candidate", served_root / "accessories", tmp_path / "run" / "dataset")
+        run = tmp_path / "run"
+        assert calls[0] == (run / "candidate", served_root / "accessories", run / "dataset")
         assert result["current_version"] == "v2"
     report = (tmp_path / "run" / "report.md").read_text()
     assert "**PROMOTED**" in report
     assert ("dry run: nothing published" in report) is dry_run
+
+
+def test_no_new_contributions_trains_nothing(tmp_path, small_base, monkeypatch):
+    """An empty export ends the run early: no training, no publishing, the served version kept."""
+    import training.train
+
+    served_root = tmp_path / "served"
+    (served_root / "accessories" / "v1").mkdir(parents=True)
+    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
+    (served_root / "accessories" / "CURRENT").write_text("v1\n")
+    monkeypatch.setattr(training.train, "train", lambda *args, **kwargs: pytest.fail("trained"))
+    config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run")
+    result = retrain.retrain(config, exporter=lambda out: out.mkdir(),
+                             publisher=lambda *args: pytest.fail("published"), log=lambda message: None)
+    assert result["reasons"] == ["no new approved contributions"] and result["current_version"] == "v1"
+    assert "NOTHING TO DO" in (tmp_path / "run" / "report.md").read_text()
