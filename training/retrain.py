@@ -301,9 +301,13 @@ def evaluate_slices(model: Any, slices: dict[str, tuple[np.ndarray, np.ndarray |
     outputs = int(model.output_shape[-1])
     if outputs not in (len(categories), len(categories) + 1):
         raise ValueError(f"the model has {outputs} outputs for {len(categories)} categories")
+    # One prediction over every slice: Keras retraces its predict function for each new
+    # input size, which costs more than the prediction itself.
+    everything = predict_probabilities(model, np.concatenate([images for images, _ in slices.values()]))
+    bounds = np.cumsum([0] + [len(images) for images, _ in slices.values()])
     results = {}
-    for name, (images, labels) in slices.items():
-        probabilities = predict_probabilities(model, images)
+    for index, (name, (images, labels)) in enumerate(slices.items()):
+        probabilities = everything[bounds[index] : bounds[index + 1]]
         if labels is None:
             share = rejected(probabilities, len(categories), reject_below).mean()
             results[name] = {"rejection_rate": float(share), "count": len(images)}
