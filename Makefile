@@ -25,7 +25,7 @@ VENDOR_STAMP := $(VENDOR)/.installed
 TFJS := node_modules/@tensorflow/tfjs/dist
 TFJS_WASM := node_modules/@tensorflow/tfjs-backend-wasm/dist
 
-.PHONY: setup chromium postgres data train export rollback run dev test test-fast e2e screenshots bench clean
+.PHONY: setup chromium postgres data train export retrain rollback run dev test test-fast e2e screenshots bench clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -83,6 +83,14 @@ export: setup
 # The version that was current before this one serves again (running servers switch on their next request).
 rollback: setup
 	$(PY) -m export rollback --served $(MODEL_DIR) $(if $(MODEL_SET),--set $(MODEL_SET))
+
+# Approved contributions -> candidate -> promotion gate -> new current version, or a report
+# saying why not (docs/retraining.md). The base dataset comes from `make data` and is not rebuilt.
+SERVED_DIR ?= served
+MODEL_SET ?= accessories
+RETRAIN_FLAGS ?=
+retrain: setup
+	$(PY) -m training retrain --model-dir $(SERVED_DIR) --set $(MODEL_SET) $(RETRAIN_FLAGS)
 
 run: setup
 	$(PY) -m webapp.serve --host $(HOST) --port $(PORT)

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.train", "train a model on the dataset"),
     "evaluate": ("training.evaluate", "evaluate a trained model on a dataset split"),
     "compare": ("training.compare", "compare trained models"),
+    "retrain": ("training.retrain", "retrain on approved contributions; publish only past the promotion gate"),
 }
 
 

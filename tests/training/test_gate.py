@@ -1,0 +1,143 @@
+"""The promotion gate: table-driven decisions, the poisoning case, errors and the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from training import gate
+
+CLASSES = ("bowtie", "lipstick", "purse", "sock", "umbrella", "wristwatch")
+SUPPORT = {"bowtie": 1000, "lipstick": 20, "purse": 20, "sock": 20, "umbrella": 2000, "wristwatch": 20}
+SERVED_RECALL = {"bowtie": 0.95, "lipstick": 0.95, "purse": 0.85, "sock": 0.85, "umbrella": 0.986,
+                 "wristwatch": 0.85}
+
+
+def accessory_slice(recalls: dict[str, float], support: dict[str, int] | None = None,
+                    false_rejection: float = 0.02) -> dict:
+    """A slice as evaluate writes it: per-class recall and support, their mean, the count."""
+    support = support or SUPPORT
+    return {
+        "macro_accuracy": sum(recalls.values()) / len(recalls),
+        "count": sum(support.values()),
+        "per_class": {name: {"recall": recalls[name], "support": support[name]} for name in recalls},
+        "false_rejection_rate": false_rejection,
+    }
+
+
+def evaluation(recall_changes: dict[str, float] | None = None, rejection: float = 0.60,
+               false_rejection: float = 0.02, contribution_recalls: dict[str, float] | None = None) -> dict:
+    """Base test, contributions' test and "none of these" slices, with some recalls changed."""
+    recalls = {name: SERVED_RECALL[name] + (recall_changes or {}).get(name, 0.0) for name in CLASSES}
+    contributions = contribution_recalls or {"sock": 0.9, "umbrella": 0.9}
+    return {
+        "base test": accessory_slice(recalls, false_rejection=false_rejection),
+        "contributions test": accessory_slice(contributions, {name: 40 for name in contributions}),
+        "none of these": {"rejection_rate": rejection, "count": 400},
+    }
+
+
+SERVED = evaluation()
+
+
+@pytest.mark.parametrize(("candidate", "promote", "failed"), [
+    (evaluation(), True, []),
+    # Better everywhere.
+    (evaluation({"sock": 0.1, "wristwatch": 0.15}, rejection=0.7), True, []),
+    # One rare drawing fewer (1/20) is within the recall tolerance, and the macro mean moves 0.008.
+    (evaluation({"purse": -0.05}), True, []),
+    # Two rare drawings fewer: the recall fails, the macro accuracy (-0.017) still passes.
+    (evaluation({"purse": -0.10}), False, ["base test: recall purse"]),
+    # A big class losing 6 points fails alone.
+    (evaluation({"bowtie": -0.06}), False, ["base test: recall bowtie"]),
+    # Small losses in several classes: each recall passes, their sum sinks the macro accuracy.
+    (evaluation({"lipstick": -0.05, "purse": -0.05, "sock": -0.05}), False, ["base test: macro accuracy"]),
+    # Rejecting fewer "none of these" drawings.
+    (evaluation(rejection=0.54), False, ["none of these: rejection rate"]),
+    (evaluation(rejection=0.56), True, []),
+    # Rejecting more real accessories.
+    (evaluation(false_rejection=0.08), False, ["base test: false rejection rate"]),
+    # The poisoning case: umbrellas labelled "sock" teach the candidate to call umbrellas
+    # socks. It gets better on the poisoned contributions (they are "socks" to it) and worse
+    # on the real umbrellas and socks of the fixed base test split.
+    (evaluation({"umbrella": -0.40, "sock": -0.15}, contribution_recalls={"sock": 1.0, "umbrella": 0.9}),
+     False, ["base test: recall umbrella", "base test: recall sock", "base test: macro accuracy"]),
+], ids=["same", "better", "one-rare-drawing", "two-rare-drawings", "big-class", "macro-only",
+        "rejection-drop", "rejection-within", "false-rejection", "poisoning"])
+def test_decisions(candidate, promote, failed):
+    """Each case promotes or refuses, naming exactly the failed checks (worst first)."""
+    decision = gate.decide(candidate, SERVED)
+    assert decision.promote is promote
+    assert [f"{check.slice}: {check.metric}" for check in decision.failures] == failed
+    assert len(decision.reasons) == len(failed)
+    assert decision.summary().startswith("promote" if promote else "refuse")
+
+
+def test_reason_names_the_metric_and_the_numbers():
+    """A refusal says which metric fell, from what to what, and the tolerance."""
+    decision = gate.decide(evaluation({"umbrella": -0.40}), SERVED)
+    assert decision.reasons[0] == ("base test: recall umbrella dropped from 0.986 to 0.586 "
+                                   "(+0.400 worse; tolerance 0.050)")
+
+
+def test_small_classes_are_shown_but_not_judged():
+    """A class with fewer drawings than min_support in a slice cannot refuse a candidate."""
+    served = evaluation(contribution_recalls={"sock": 1.0})
+    served["contributions test"] = accessory_slice({"sock": 1.0}, {"sock": 3})
+    candidate = evaluation()
+    candidate["contributions test"] = accessory_slice({"sock": 0.333}, {"sock": 3})
+    decision = gate.decide(candidate, served, gate.Tolerances(macro_accuracy=1.0))
+    assert decision.promote
+    check = next(c for c in decision.checks if c.metric == "recall sock" and c.slice == "contributions test")
+    assert not check.judged and check.note == "not judged: 3 drawings"
+    assert not gate.decide(candidate, served, gate.Tolerances(macro_accuracy=1.0, min_support=3)).promote
+
+
+@pytest.mark.parametrize(("tolerances", "promote"), [
+    (gate.Tolerances(), False),
+    (gate.Tolerances(recall=0.10), True),
+    (gate.Tolerances(recall=0.0), False),
+])
+def test_tolerances_override(tolerances, promote):
+    """Flags can loosen or tighten the gate."""
+    assert gate.decide(evaluation({"purse": -0.10}), SERVED, tolerances).promote is promote
+
+
+def test_zero_tolerance_accepts_an_identical_model():
+    """With every tolerance 0, only a candidate no worse anywhere passes."""
+    assert gate.decide(SERVED, SERVED, gate.Tolerances(0.0, 0.0, 0.0, 0)).promote
+
+
+@pytest.mark.parametrize(("candidate", "served", "message"), [
+    ({"a": {"rejection_rate": 0.5}}, {"b": {"rejection_rate": 0.5}}, "different slices"),
+    ({}, {}, "no slices"),
+    ({"a": {"rejection_rate": 0.5, "count": 10}}, {"a": {"rejection_rate": 0.5, "count": 11}}, "same slice"),
+    ({"a": {"macro_accuracy": 0.5}}, {"a": {"rejection_rate": 0.5}}, "missing"),
+])
+def test_bad_evaluations(candidate, served, message):
+    """Evaluations that cannot be compared are refused with a ValueError, not a verdict."""
+    with pytest.raises(ValueError, match=message):
+        gate.decide(candidate, served)
+
+
+def test_negative_tolerance_is_refused():
+    """A negative tolerance would refuse an identical model."""
+    with pytest.raises(ValueError, match="at least 0"):
+        gate.Tolerances(recall=-0.01)
+
+
+@pytest.mark.parametrize("promote", [True, False])
+def test_report_is_written_either_way(tmp_path, promote):
+    """The report holds the verdict, the reasons when refused, context and a row per check."""
+    candidate = SERVED if promote else evaluation({"umbrella": -0.40})
+    decision = gate.decide(candidate, SERVED)
+    path = gate.write_report(decision, tmp_path / "runs" / "report.md", {"served version": "abc123"})
+    text = path.read_text()
+    assert ("**PROMOTED**" in text) is promote
+    assert ("Why the candidate was refused" in text) is not promote
+    assert "| served version | abc123 |" in text
+    for heading in ("## base test", "## contributions test", "## none of these"):
+        assert heading in text
+    assert text.count("| recall ") == len(CLASSES) + 2
+    if not promote:
+        assert "recall umbrella dropped from 0.986 to 0.586" in text
+        assert "**worse than tolerance**" in text

@@ -1,0 +1,255 @@
+"""Retraining: the dataset with contributions in their own slices, the CLI, and the poisoning test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training import build, dataset, gate, retrain
+from training.__main__ import main
+
+REPO = Path(__file__).resolve().parents[2]
+SERVED_KERAS = REPO / "models" / "default" / "model.keras"
+CATEGORIES = ("bowtie", "lipstick", "purse", "sock", "umbrella", "wristwatch")
+# Rows of the mirror's big classes in the small base dataset; the poison comes from beyond them.
+BASE_ROWS = {"bowtie": 300, "umbrella": 600}
+POISON_ROWS = slice(5000, 5300)  # 300 umbrellas, none of them in the base dataset.
+
+
+def write_bucket(root: Path, bitmaps: dict[str, np.ndarray]) -> Path:
+    """A folder in the bucket layout (numpy_bitmap/<label>.npy), like `flask export-drawings` writes."""
+    (root / "numpy_bitmap").mkdir(parents=True, exist_ok=True)
+    for label, rows in bitmaps.items():
+        np.save(root / "numpy_bitmap" / f"{label}.npy", np.asarray(rows, dtype=np.uint8).reshape(-1, 784))
+    return root
+
+
+def served_set(root: Path, version: str = "v1") -> Path:
+    """A served model folder (contract §1) whose current version is the shipped default model."""
+    folder = root / "accessories" / version
+    folder.mkdir(parents=True)
+    shutil.copy(SERVED_KERAS, folder / retrain.SERVED_MODEL_FILE)
+    (root / "accessories" / retrain.CURRENT_FILE).write_text(version + "\n")
+    return root
+
+
+@pytest.fixture
+def small_base(tmp_path, fakes, quiet) -> Path:
+    """A tiny base dataset of synthetic scribbles: 30 drawings of each category."""
+    drawings = {name: fakes.scribbles(30, seed) for seed, name in enumerate(CATEGORIES)}
+    raw = fakes.write_bucket(tmp_path / "raw", drawings)
+    build.build(raw, tmp_path / "base", CATEGORIES, log=quiet)
+    return tmp_path / "base"
+
+
+def test_contributions_get_their_own_slices_and_the_base_test_stays_fixed(tmp_path, fakes, small_base, quiet):
+    """Base test row for row; contributions split 70/10/20 by their bytes; copies of base drawings dropped."""
+    base_train, _ = dataset.load_split(small_base, "train", mmap=False)
+    base_test = dataset.load_split(small_base, "test", mmap=False)
+    sock = CATEGORIES.index("sock")
+    new_socks = fakes.bitmaps(fakes.scribbles(200, 99))
+    copies = base_train[dataset.load_split(small_base, "train")[1] == sock][:5].reshape(-1, 784)
+    contributions = write_bucket(tmp_path / "contributions",
+                                 {"sock": np.concatenate([new_socks, copies, new_socks[:3]]),
+                                  "other": new_socks[:4]})
+    notes = []
+    info = retrain.build_retraining_dataset(small_base, contributions, tmp_path / "merged", notes.append)
+
+    merged_test = dataset.load_split(tmp_path / "merged", "test", mmap=False)
+    assert np.array_equal(merged_test[0], base_test[0]) and np.array_equal(merged_test[1], base_test[1])
+    counts = info["contributions"]["classes"]["sock"]
+    assert counts["offered"] == 208 and counts["exact_duplicates"] == 8
+    assert counts["train"] + counts["val"] + counts["test"] == 200
+    assert 120 <= counts["train"] <= 160 and 8 <= counts["val"] <= 35 and 25 <= counts["test"] <= 60
+    test_images, test_labels = retrain.load_contributions_test(tmp_path / "merged")
+    assert len(test_images) == counts["test"] and set(test_labels) == {sock}
+    train_images, train_labels = dataset.load_split(tmp_path / "merged", "train")
+    assert len(train_labels) == len(base_train) + counts["train"]
+    assert info["counts"]["train"]["sock"] == int((np.asarray(train_labels) == sock).sum())
+    assert any("other" in note and "left out" in note for note in notes)
+    # A drawing's slice depends on its bytes only: the same in a later, bigger export.
+    assert [retrain.stable_split(bitmap) for bitmap in new_socks[:20].reshape(-1, 28, 28)] == \
+        [retrain.stable_split(bitmap.copy()) for bitmap in new_socks[:20].reshape(-1, 28, 28)]
+
+
+def test_without_contributions_the_dataset_is_the_base(tmp_path, small_base, quiet):
+    """No contributions folder: the base splits, an empty contributions' test slice."""
+    info = retrain.build_retraining_dataset(small_base, None, tmp_path / "merged", quiet)
+    assert info["counts"]["train"] == dataset.load_info(small_base)["counts"]["train"]
+    assert len(retrain.load_contributions_test(tmp_path / "merged")[0]) == 0
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    (lambda root: None, "CURRENT is missing"),
+    (lambda root: (root / "accessories").mkdir(parents=True)
+     or (root / "accessories" / "CURRENT").write_text("v9\n"), "has no model.keras"),
+])
+def test_served_model_errors(tmp_path, setup, message):
+    """A missing CURRENT or version is one clear error."""
+    setup(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        retrain.served_model(tmp_path, "accessories")
+
+
+def test_export_step_calls_the_store_for_approved_drawings(tmp_path, monkeypatch):
+    """The export step runs `flask --app webapp export-drawings --status approved --out DIR` (contract §4)."""
+    calls = []
+
+    class Done:
+        returncode, stdout, stderr = 0, "", ""
+
+    monkeypatch.setattr(retrain.subprocess, "run", lambda command, **kwargs: calls.append(command) or Done())
+    retrain.export_approved(tmp_path / "out")
+    assert calls[0][1:] == ["--app", "webapp", "export-drawings", "--status", "approved",
+                            "--out", str(tmp_path / "out")]
+    Done.returncode, Done.stderr = 2, "Error: No such option: --status"
+    with pytest.raises(ValueError, match="No such option"):
+        retrain.export_approved(tmp_path / "out")
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--recall-tolerance", "-0.1"], "must be at least 0"),
+])
+def test_bad_flags(tmp_path, capsys, flags, message):
+    """Bad values end with one error line and status 1."""
+    assert main(["retrain", "--model-dir", str(tmp_path), *flags]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_rejection_rule():
+    """Rejected: the "other" output wins, or the best accessory is below the threshold."""
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.4, 0.3, 0.3], [0.3, 0.1, 0.6]])
+    without_other = np.array([[0.9, 0.1], [0.55, 0.45], [0.3, 0.3]])
+    assert retrain.rejected(without_other, 2, 0.5).tolist() == [False, False, True]
+    assert retrain.rejected(probabilities, 2, 0.35).tolist() == [False, False, True]
+
+
+@pytest.mark.slow
+def test_poisoned_contributions_are_refused(tmp_path, mirror, quickdrawjs_drawings, quiet):
+    """300 umbrellas approved as "sock": the gate refuses the candidate, says why, and nothing is published."""
+    if not SERVED_KERAS.is_file():
+        pytest.skip("no shipped model at models/default")
+    rows = {name: np.load(mirror / "numpy_bitmap" / f"{name}.npy", mmap_mode="r") for name in CATEGORIES}
+    raw = write_bucket(tmp_path / "raw", {name: rows[name][: BASE_ROWS.get(name, len(rows[name]))]
+                                          for name in CATEGORIES})
+    build.build(raw, tmp_path / "base", CATEGORIES, quickdrawjs=quickdrawjs_drawings, log=quiet)
+    served_root = served_set(tmp_path / "served")
+    published = []
+
+    def export_poison(out: Path) -> None:
+        """Stands in for the store's export: the approved contributions are umbrellas labelled sock."""
+        write_bucket(out, {"sock": rows["umbrella"][POISON_ROWS]})
+
+    config = retrain.RetrainConfig(
+        model_dir=served_root, base_data=tmp_path / "base", out=tmp_path / "run", epochs=2,
+        steps_per_epoch=40, redraw_per_class=50, quickdrawjs=quickdrawjs_drawings)
+    result = retrain.retrain(config, exporter=export_poison,
+                             publisher=lambda *args: published.append(args) or "v2", log=quiet)
+
+    assert not result["promote"] and not result["published"] and published == []
+    assert (served_root / "accessories" / "CURRENT").read_text().strip() == "v1"
+    assert result["current_version"] == "v1"
+    failed = [reason.split(" dropped")[0] for reason in result["reasons"]]
+    assert "base test: recall umbrella" in failed, result["reasons"]
+    # The poison looks like progress on its own test slice: the candidate calls them socks.
+    assert result["candidate"]["contributions test"]["per_class"]["sock"]["recall"] > \
+        result["served"]["contributions test"]["per_class"]["sock"]["recall"]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "**REFUSED**" in report and "recall umbrella dropped from" in report
+    assert "refused: the served version is unchanged" in report
+    assert (tmp_path / "run" / "evaluation.json").is_file()
+
+
+def test_gate_tolerances_reach_the_config(tmp_path):
+    """Tolerance flags become the gate's Tolerances."""
+    from training.__main__ import build_parser
+
+    args = build_parser("retrain").parse_args(["retrain", "--recall-tolerance", "0.1", "--min-support", "5",
+                                               "--dry-run", "--model-dir", str(tmp_path)])
+    config = retrain.config_from_args(args)
+    assert config.tolerances == gate.Tolerances(recall=0.1, min_support=5) and config.dry_run
+    assert config.model_dir == tmp_path
+
+
+def test_publish_exports_a_new_version_then_promotes_it(tmp_path, monkeypatch):
+    """Publishing runs `python -m export` into the set, then `python -m export promote` on the new version."""
+    set_dir = tmp_path / "served" / "accessories"
+    (set_dir / "old").mkdir(parents=True)
+    (set_dir / "old" / "metadata.json").write_text("{}")
+    calls = []
+
+    class Done:
+        returncode = 0
+
+    def fake_run(command, env):
+        """Stands in for stream A's export: writes one new version folder."""
+        calls.append((command[1:], env["MODEL_DIR"]))
+        if "promote" not in command:
+            (set_dir / "abc123def456").mkdir(exist_ok=True)
+            (set_dir / "abc123def456" / "metadata.json").write_text("{}")
+        return Done()
+
+    monkeypatch.setattr(retrain.subprocess, "run", fake_run)
+    assert retrain.export_and_promote(tmp_path / "candidate", set_dir, tmp_path / "data") == "abc123def456"
+    assert calls[0][0] == ["-m", "export", "--model", str(tmp_path / "candidate"), "--out", str(set_dir),
+                           "--data", str(tmp_path / "data")]
+    assert calls[1][0] == ["-m", "export", "promote", "--set", "accessories", "--version", "abc123def456"]
+    assert calls[0][1] == str(tmp_path / "served")
+    Done.returncode = 3
+    with pytest.raises(ValueError, match="exit status 3"):
+        retrain.export_and_promote(tmp_path / "candidate", set_dir, tmp_path / "data")
+
+
+@pytest.mark.parametrize(("dry_run", "published"), [(False, True), (True, False)])
+def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, fakes, small_base, monkeypatch, dry_run,
+                                                          published):
+    """The loop's wiring with training and scoring stubbed: promote -> publisher called, report says so."""
+    new_socks = fakes.bitmaps(fakes.scribbles(20, 77))
+    import training.evaluate
+    import training.train
+
+    served_root = tmp_path / "served"
+    (served_root / "accessories" / "v1").mkdir(parents=True)
+    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
+    (served_root / "accessories" / "CURRENT").write_text("v1\n")
+    trained = []
+    monkeypatch.setattr(training.train, "train", lambda recipe, data, out, resume_from, verbose: trained.append(
+        (recipe, resume_from)))
+    monkeypatch.setattr(training.evaluate, "load_model", lambda path: path)
+    monkeypatch.setattr(retrain, "evaluate_slices", lambda model, slices, categories, reject_below: {
+        name: {"rejection_rate": 0.5} for name in slices})
+    calls = []
+    config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run",
+                                   quickdrawjs=tmp_path / "none", dry_run=dry_run, epochs=2)
+    result = retrain.retrain(config, exporter=lambda out: write_bucket(out, {"sock": new_socks}),
+                             publisher=lambda *args: calls.append(args) or "v2", log=lambda message: None)
+    assert result["promote"] and result["published"] is published
+    assert trained[0][0].epochs == 2 and trained[0][1] == served_root / "accessories" / "v1" / "model.keras"
+    assert len(calls) == int(published)
+    if published:
+        run = tmp_path / "run"
+        assert calls[0] == (run / "candidate", served_root / "accessories", run / "dataset")
+        assert result["current_version"] == "v2"
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "**PROMOTED**" in report
+    assert ("dry run: nothing published" in report) is dry_run
+
+
+def test_no_new_contributions_trains_nothing(tmp_path, small_base, monkeypatch):
+    """An empty export ends the run early: no training, no publishing, the served version kept."""
+    import training.train
+
+    served_root = tmp_path / "served"
+    (served_root / "accessories" / "v1").mkdir(parents=True)
+    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
+    (served_root / "accessories" / "CURRENT").write_text("v1\n")
+    monkeypatch.setattr(training.train, "train", lambda *args, **kwargs: pytest.fail("trained"))
+    config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run")
+    result = retrain.retrain(config, exporter=lambda out: out.mkdir(),
+                             publisher=lambda *args: pytest.fail("published"), log=lambda message: None)
+    assert result["reasons"] == ["no new approved contributions"] and result["current_version"] == "v1"
+    assert "NOTHING TO DO" in (tmp_path / "run" / "report.md").read_text()

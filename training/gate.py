@@ -1,0 +1,213 @@
+"""The promotion gate: may a retrained candidate replace the served model?
+
+``decide(candidate, served)`` compares two evaluations made on the same slices (the fixed base
+test split, the contributions' test slice, the "none of these" drawings) and promotes only if
+no per-class recall, no macro accuracy and no rejection rate gets worse by more than its
+tolerance. It returns every check, passed or not, so the report can say why. ``write_report``
+writes the side-by-side Markdown report, whichever way the decision went.
+
+An evaluation is a mapping ``slice name -> metrics``. Which checks apply depends on the
+fields a slice has, so the gate does not need to know how the slices were made:
+
+* ``macro_accuracy`` and ``per_class`` (``{name: {"recall", "support"}}``), as written by
+  ``training.evaluate.metrics_from_confusion``: recalls and macro accuracy must not drop;
+* ``rejection_rate``: the share of "none of these" drawings the model rejects, must not drop;
+* ``false_rejection_rate``: the share of real accessories it rejects, must not rise;
+* ``count``: the number of drawings, which must be equal on both sides (same slice).
+
+Pure: no TensorFlow, no files except ``write_report``'s output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The rare classes have 20 drawings in the base test split, so one drawing moves their
+# recall by 0.05: a drop of one drawing is noise, two are a signal. The big classes have
+# thousands of test drawings, where 0.05 is a real loss, but a poisoned batch moves them
+# far more than that (the poisoning test sees drops of 0.2 and more).
+RECALL_TOLERANCE = 0.05
+# The macro accuracy averages six recalls, so one rare drawing moves it by 0.008; 0.02
+# allows two such drawings and no more, and still catches a single class collapsing.
+MACRO_TOLERANCE = 0.02
+# Rejection rates are measured on a few hundred drawings (1/400 = 0.0025 each); 0.05 is
+# about 20 of them, beyond what a changed threshold crossing for a handful of drawings does.
+REJECTION_TOLERANCE = 0.05
+# A class with fewer test drawings than this in a slice (typically the contributions' test
+# slice early on) is shown but not judged: with 3 drawings one miss is a 0.33 drop.
+MIN_SUPPORT = 10
+# Metrics are ratios of small integers; compare with a margin so 1/20 counts as 0.05.
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How much each kind of metric may get worse before a candidate is refused."""
+
+    recall: float = RECALL_TOLERANCE
+    macro_accuracy: float = MACRO_TOLERANCE
+    rejection: float = REJECTION_TOLERANCE
+    min_support: int = MIN_SUPPORT
+
+    def __post_init__(self) -> None:
+        """Refuse negative tolerances, which would refuse even an identical model."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value < 0:
+                raise ValueError(f"tolerance {field.name} must be at least 0, not {value}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One metric on one slice, served vs candidate, and whether the candidate passes it."""
+
+    slice: str
+    metric: str  # "macro accuracy", "recall <class>", "rejection rate", "false rejection rate".
+    served: float | None
+    candidate: float | None
+    tolerance: float
+    higher_is_better: bool = True
+    judged: bool = True  # False: shown only (too few drawings to tell).
+    note: str = ""
+
+    @property
+    def loss(self) -> float:
+        """How much worse the candidate is (negative when it is better); 0 when either side is missing."""
+        if self.served is None or self.candidate is None:
+            return 0.0
+        change = self.candidate - self.served
+        return -change if self.higher_is_better else change
+
+    @property
+    def passed(self) -> bool:
+        """True unless the check is judged and the candidate is worse by more than the tolerance."""
+        return not self.judged or self.loss <= self.tolerance + EPSILON
+
+    @property
+    def reason(self) -> str:
+        """One sentence saying what got worse, for a refused candidate."""
+        direction = "dropped" if self.higher_is_better else "rose"
+        return (f"{self.slice}: {self.metric} {direction} from {self.served:.3f} to "
+                f"{self.candidate:.3f} ({self.loss:+.3f} worse; tolerance {self.tolerance:.3f})")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's verdict and every check it made."""
+
+    promote: bool
+    checks: tuple[Check, ...]
+    tolerances: Tolerances
+
+    @property
+    def failures(self) -> list[Check]:
+        """The checks the candidate failed, worst first."""
+        return sorted((check for check in self.checks if not check.passed), key=lambda c: -c.loss)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the candidate was refused (empty when it is promoted)."""
+        return [check.reason for check in self.failures]
+
+    def summary(self) -> str:
+        """One line for the console."""
+        if self.promote:
+            judged = sum(check.judged for check in self.checks)
+            return f"promote: the candidate passed all {judged} judged checks"
+        return f"refuse: {len(self.failures)} check(s) failed; worst: {self.reasons[0]}"
+
+
+def _slice_checks(name: str, served: Mapping[str, Any], candidate: Mapping[str, Any],
+                  tolerances: Tolerances) -> list[Check]:
+    """The checks that apply to one slice, from the fields it has."""
+    if served.get("count") is not None and candidate.get("count") is not None \
+            and served["count"] != candidate["count"]:
+        raise ValueError(f"slice {name!r} has {served['count']} drawings for the served model but "
+                         f"{candidate['count']} for the candidate: evaluate both on the same slice")
+    checks = []
+    if "macro_accuracy" in served or "macro_accuracy" in candidate:
+        checks.append(Check(name, "macro accuracy", served.get("macro_accuracy"),
+                            candidate.get("macro_accuracy"), tolerances.macro_accuracy))
+    served_classes = served.get("per_class", {})
+    candidate_classes = candidate.get("per_class", {})
+    for category in list(served_classes) + [c for c in candidate_classes if c not in served_classes]:
+        before = served_classes.get(category, {})
+        after = candidate_classes.get(category, {})
+        support = int(before.get("support", after.get("support", 0)) or 0)
+        if before.get("recall") is None and after.get("recall") is None:
+            continue  # No drawings of this class in the slice: nothing to compare.
+        judged = support >= tolerances.min_support
+        checks.append(Check(name, f"recall {category}", before.get("recall"), after.get("recall"),
+                            tolerances.recall, judged=judged,
+                            note="" if judged else f"not judged: {support} drawings"))
+    if "rejection_rate" in served or "rejection_rate" in candidate:
+        checks.append(Check(name, "rejection rate", served.get("rejection_rate"),
+                            candidate.get("rejection_rate"), tolerances.rejection))
+    if "false_rejection_rate" in served or "false_rejection_rate" in candidate:
+        checks.append(Check(name, "false rejection rate", served.get("false_rejection_rate"),
+                            candidate.get("false_rejection_rate"), tolerances.rejection,
+                            higher_is_better=False))
+    for check in checks:
+        if check.judged and (check.served is None or check.candidate is None):
+            raise ValueError(f"slice {name!r}: {check.metric} is missing for the "
+                             f"{'served model' if check.served is None else 'candidate'}")
+    return checks
+
+
+def decide(candidate: Mapping[str, Mapping[str, Any]], served: Mapping[str, Mapping[str, Any]],
+           tolerances: Tolerances = Tolerances()) -> Decision:
+    """Promote the candidate only if no judged metric on any slice is worse by more than its tolerance."""
+    if set(candidate) != set(served):
+        raise ValueError(f"the two evaluations cover different slices: candidate {sorted(candidate)} "
+                         f"vs served {sorted(served)}")
+    if not served:
+        raise ValueError("nothing to compare: the evaluations have no slices")
+    checks = [check for name in served for check in _slice_checks(name, served[name], candidate[name], tolerances)]
+    return Decision(promote=all(check.passed for check in checks), checks=tuple(checks), tolerances=tolerances)
+
+
+def _number(value: float | None) -> str:
+    """A metric for the report table."""
+    return "—" if value is None else f"{value:.3f}"
+
+
+def format_report(decision: Decision, context: Mapping[str, Any] | None = None) -> str:
+    """The side-by-side report as Markdown: verdict, reasons, tolerances, then every check per slice."""
+    lines = ["# Retraining report", ""]
+    verdict = "**PROMOTED**" if decision.promote else "**REFUSED**"
+    lines += [f"Verdict: {verdict}. {decision.summary()}.", ""]
+    if not decision.promote:
+        lines += ["Why the candidate was refused:", ""]
+        lines += [f"- {reason}" for reason in decision.reasons]
+        lines.append("")
+    if context:
+        lines += ["| | |", "| --- | --- |"]
+        lines += [f"| {key} | {value} |" for key, value in context.items()]
+        lines.append("")
+    t = decision.tolerances
+    lines += [f"Tolerances (how much worse the candidate may be): per-class recall {t.recall:.3f}, "
+              f"macro accuracy {t.macro_accuracy:.3f}, rejection rates {t.rejection:.3f}; a class "
+              f"with fewer than {t.min_support} drawings in a slice is shown but not judged.", ""]
+    for name in dict.fromkeys(check.slice for check in decision.checks):
+        lines += [f"## {name}", "", "| metric | served | candidate | change | verdict |",
+                  "| --- | ---: | ---: | ---: | --- |"]
+        for check in (c for c in decision.checks if c.slice == name):
+            change = ("—" if check.served is None or check.candidate is None
+                      else f"{check.candidate - check.served:+.3f}")
+            verdict_cell = check.note or ("ok" if check.passed else "**worse than tolerance**")
+            lines.append(f"| {check.metric} | {_number(check.served)} | {_number(check.candidate)} "
+                         f"| {change} | {verdict_cell} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(decision: Decision, path: Path, context: Mapping[str, Any] | None = None) -> Path:
+    """Write the Markdown report to ``path`` (folders created) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(format_report(decision, context) + "\n")
+    return path
