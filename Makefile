@@ -86,11 +86,9 @@ rollback: setup
 
 # Approved contributions -> candidate -> promotion gate -> new current version, or a report
 # saying why not (docs/retraining.md). The base dataset comes from `make data` and is not rebuilt.
-SERVED_DIR ?= served
-MODEL_SET ?= accessories
 RETRAIN_FLAGS ?=
 retrain: setup
-	$(PY) -m training retrain --model-dir $(SERVED_DIR) --set $(MODEL_SET) $(RETRAIN_FLAGS)
+	$(PY) -m training retrain --model-dir $(MODEL_DIR) --set $(or $(MODEL_SET),accessories) $(RETRAIN_FLAGS)
 
 run: setup
 	$(PY) -m webapp.serve --host $(HOST) --port $(PORT)
