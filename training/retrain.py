@@ -336,15 +336,17 @@ def version_folders(set_dir: Path) -> set[str]:
 def export_and_promote(candidate_dir: Path, set_dir: Path, data_dir: Path) -> str:
     """Export the candidate into a new version folder of the set and make it current (stream A's CLI)."""
     before = version_folders(set_dir)
-    environment = {**os.environ, "MODEL_DIR": str(Path(set_dir).parent)}
-    export = [sys.executable, "-m", "export", "--model", str(candidate_dir), "--out", str(set_dir),
-              "--data", str(data_dir)]
+    root, set_name = Path(set_dir).parent, Path(set_dir).name
+    environment = {**os.environ, "MODEL_DIR": str(root)}
+    # The export's --out is the served root; it only writes here, the promote below switches CURRENT.
+    export = [sys.executable, "-m", "export", "--model", str(candidate_dir), "--out", str(root),
+              "--set", set_name, "--no-promote", "--data", str(data_dir)]
     _run_step(export, environment)
     created = sorted(version_folders(set_dir) - before)
     if len(created) != 1:
         raise ValueError(f"the export made {len(created)} new version folders in {set_dir}, not 1")
-    _run_step([sys.executable, "-m", "export", "promote", "--set", Path(set_dir).name,
-               "--version", created[0]], environment)
+    _run_step([sys.executable, "-m", "export", "promote", created[0], "--set", set_name,
+               "--served", str(root)], environment)
     return created[0]
 
 

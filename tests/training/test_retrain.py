@@ -195,9 +195,15 @@ def test_publish_exports_a_new_version_then_promotes_it(tmp_path, monkeypatch):
 
     monkeypatch.setattr(retrain.subprocess, "run", fake_run)
     assert retrain.export_and_promote(tmp_path / "candidate", set_dir, tmp_path / "data") == "abc123def456"
-    assert calls[0][0] == ["-m", "export", "--model", str(tmp_path / "candidate"), "--out", str(set_dir),
-                           "--data", str(tmp_path / "data")]
-    assert calls[1][0] == ["-m", "export", "promote", "--set", "accessories", "--version", "abc123def456"]
+    served_root = tmp_path / "served"
+    assert calls[0][0] == ["-m", "export", "--model", str(tmp_path / "candidate"), "--out", str(served_root),
+                           "--set", "accessories", "--no-promote", "--data", str(tmp_path / "data")]
+    assert calls[1][0] == ["-m", "export", "promote", "abc123def456", "--set", "accessories",
+                           "--served", str(served_root)]
+    # The flags are the exporter's own: its parsers accept both commands.
+    from export.__main__ import export_parser, versions_parser
+    export_parser().parse_args(calls[0][0][2:])
+    assert versions_parser("promote").parse_args(calls[1][0][3:]).version == "abc123def456"
     assert calls[0][1] == str(tmp_path / "served")
     Done.returncode = 3
     with pytest.raises(ValueError, match="exit status 3"):
