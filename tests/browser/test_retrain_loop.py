@@ -223,6 +223,7 @@ def test_contributions_reach_a_promoted_model_in_the_running_server_and_an_open_
         assert "60 offered" in report, report
         new_version = evaluation["current_version"]
         assert new_version != SHIPPED_VERSION
+        assert f"published version {new_version} as current" in result.stdout
         assert served.read_current(loop_dir / "served", SET) == new_version
         assert (loop_dir / "served" / SET / SHIPPED_VERSION / "model.json").is_file()  # The old one is kept.
 
@@ -236,9 +237,12 @@ def test_contributions_reach_a_promoted_model_in_the_running_server_and_an_open_
         assert status == 200 and guess["model"] == {"version": new_version, "set": SET}
 
         # The open page, its canvas empty, switches to the new version by itself.
+        assert page.evaluate("window.__doodles.getStrokes().length") == 0
+        expect(page.locator("#canvas-placeholder")).to_be_visible()
         expect(model_status).to_have_attribute("data-version", new_version, timeout=SWAP_TIMEOUT_MS)
         expect(model_status).to_have_attribute("data-state", "ready")
         assert page.evaluate("window.__doodles.version") == new_version
+        assert page.evaluate("window.__doodles.getStrokes().length") == 0
     finally:
         context.close()
     elapsed = time.monotonic() - started
