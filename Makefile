@@ -108,7 +108,7 @@ e2e: setup chromium postgres
 
 # Refresh the README's screenshots on purpose; `make test` writes them to a temporary folder.
 screenshots: setup chromium
-	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py tests/browser/test_play.py
 
 bench: setup chromium postgres
 	$(PY) -m benchmarks

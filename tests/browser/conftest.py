@@ -67,6 +67,7 @@ _CURRENT_GUESS_IN_FULL = """
   return {
     label: prediction.dataset.label,
     probability: Number(prediction.dataset.probability),
+    state: prediction.dataset.state,
     revision: Number(prediction.dataset.revision),
     bars: Object.fromEntries([...rows].map((row) => [row.dataset.label, Number(row.dataset.probability)])),
     strokes: window.__doodles.getStrokes(),

@@ -64,7 +64,8 @@ def test_guess_appears_and_updates_while_the_pen_is_down(
     guess = final_guess(page)
     bars = read_bars(page)
     assert list(bars) == categories
-    assert sum(bars.values()) == pytest.approx(1.0, abs=1e-4)
+    # The bars are the accessories; what they leave of 1 is the model's "none of these".
+    assert 0.5 < sum(bars.values()) <= 1.0 + 1e-4
     assert max(bars, key=bars.get) == guess["label"]
     assert bars[guess["label"]] == pytest.approx(guess["probability"])
     # The top guess is the one in large type.
@@ -149,7 +150,9 @@ def test_recognises_real_quick_draw_drawings(category, replayed_drawings):
         recorded = [len(stroke[0]) for stroke in drawing.guess["strokes"]]
         assert recorded == distinct_point_counts(drawing.strokes), f"{category} drawing {drawing.index}"
         # The guess while drawing was for an earlier state of the drawing than the final one.
-        assert drawing.live_guess["label"] in drawing.guess["bars"]
+        # A half-drawn accessory may honestly be "none of these" yet; any name is an accessory.
+        assert drawing.live_guess["label"] in drawing.guess["bars"] or (
+            drawing.live_guess["label"] == "" and drawing.live_guess["state"] in ("other", "too-small"))
         assert drawing.live_guess["revision"] < drawing.guess["revision"]
     # Predicting must not leak tensors: the count stays as it was after the first drawing.
     assert replayed.tensors_after_last == replayed.tensors_after_first
