@@ -26,9 +26,8 @@ from training.dataset import (
     load_split,
 )
 from training.dataset import outputs as dataset_outputs
+from training.run_folder import CARD_FILE, MODEL_FILE, load_model, model_file, read_card  # noqa: F401 (re-exported)
 
-MODEL_FILE = "model.keras"
-CARD_FILE = "model_card.json"
 METRICS_FILE = "metrics.json"
 CONFUSION_FILE = "confusion_matrix.png"
 TRADEOFF_FILE = "rejection_tradeoff.png"
@@ -428,30 +427,6 @@ def format_metrics(metrics: dict[str, Any], split: str) -> str:
             f"(n={rejection['negatives_unseen']}), accessories rejected "
             f"{show(rejection['false_rejection'])} (pooled {show(rejection['false_rejection_pooled'])})")
     return "\n".join(lines)
-
-
-def model_file(path: Path) -> Path:
-    """Accept a run folder or a ``.keras`` file and return the ``.keras`` file."""
-    path = Path(path)
-    candidate = path / MODEL_FILE if path.is_dir() else path
-    if not candidate.is_file() or candidate.suffix != ".keras":
-        raise ValueError(f"no Keras model at {path} (expected a run folder with {MODEL_FILE} "
-                         "or a .keras file)")
-    return candidate
-
-
-def read_card(path: Path) -> dict[str, Any] | None:
-    """The model card beside a model (folder or file), or None when there is none."""
-    folder = Path(path) if Path(path).is_dir() else Path(path).parent
-    card = folder / CARD_FILE
-    return json.loads(card.read_text()) if card.is_file() else None
-
-
-def load_model(path: Path) -> Any:
-    """Load a saved model for inference (no optimizer state needed)."""
-    import keras
-
-    return keras.models.load_model(model_file(path), compile=False)
 
 
 def check_categories(model_categories: list[str] | None, data_categories: list[str]) -> None:

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 from training import evaluate as evaluation
 from training.dataset import add_dataset_flags, load_info, load_split, resolve_dataset
 from training.dataset import outputs as dataset_outputs
+from training.run_folder import git_commit
 
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "training_curves.png"
@@ -433,16 +433,6 @@ def plot_training_curves(history: dict[str, list[float]], path: Path) -> Path:
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
     return path
-
-
-def git_commit() -> str | None:
-    """The repository's current commit, or None outside a git checkout."""
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True, cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return result.stdout.strip() or None
 
 
 def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir: Path,

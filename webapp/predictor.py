@@ -13,6 +13,7 @@ first prediction, so pages, stats and contributions do not wait for it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -192,6 +193,9 @@ def init_app(app: Flask) -> None:
 
     Raises ``UnknownModel`` or ``MetadataError`` (both say how to fix it).
     """
+    # A relative MODEL_DIR means the working directory's, as on the command line, not the
+    # app package's (which send_from_directory would otherwise assume).
+    app.config["MODEL_DIR"] = os.path.abspath(app.config["MODEL_DIR"])
     registry = ModelRegistry(app.config["MODEL_DIR"], app.config["DEFAULT_MODEL_SET"])
     app.extensions[EXTENSION_KEY] = registry
     try:

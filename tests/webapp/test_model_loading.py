@@ -95,6 +95,16 @@ def test_missing_served_folder_stops_the_app_from_starting(make_app, tmp_path):
         make_app(MODEL_DIR=str(tmp_path / "nowhere"))
 
 
+def test_a_relative_model_dir_means_the_working_directory(make_app, web_model, monkeypatch):
+    """MODEL_DIR=served (as make exports it) is found from where the server runs, files included."""
+    monkeypatch.chdir(web_model.root.parent)
+    app = make_app(share_predictor=False, MODEL_DIR=web_model.root.name)
+    files_url = app.test_client().get("/api/model").get_json()["files_url"]
+    response = app.test_client().get(files_url + "metadata.json")
+    assert response.status_code == 200
+    assert response.get_json()["version"] == web_model.metadata["version"]
+
+
 def test_old_metadata_without_sets_or_outputs_is_served_as_six_outputs(make_app, web_model, tmp_path):
     """An export from before "none of these" (no set, title, outputs, decision) serves with the defaults."""
     old = write_web_model(tmp_path / "served", web_model.keras_model)
