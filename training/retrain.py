@@ -219,6 +219,10 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     rng = np.random.default_rng(info.get("seed", dataset.DEFAULT_SEED))
+    # Per-row facts beside each split: which negative category a "none of these" row is
+    # (training learns them by name) and which source a row came from. Contributions are
+    # named categories (-1) from no base source (-1).
+    row_facts = {"other": dataset.load_other_kinds, "origin": dataset.load_origins}
     for name in ("train", "val"):
         images = np.concatenate([base[name][0], *parts[name]])
         labels = np.concatenate([base[name][1], *part_labels[name]])
@@ -226,9 +230,16 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
         images_path, labels_path = dataset.split_paths(staging, name)
         np.save(images_path, images[order])
         np.save(labels_path, labels[order])
+        added = len(labels) - len(base[name][1])
+        for suffix, load in row_facts.items():
+            facts = load(base_dir, name)
+            np.save(staging / f"{name}_{suffix}.npy",
+                    np.concatenate([facts, np.full(added, -1, dtype=facts.dtype)])[order])
     images_path, labels_path = dataset.split_paths(staging, "test")
     np.save(images_path, base["test"][0])  # The fixed base test split, row for row.
     np.save(labels_path, base["test"][1])
+    for suffix, load in row_facts.items():
+        np.save(staging / f"test_{suffix}.npy", load(base_dir, "test"))
     np.save(staging / CONTRIBUTIONS_TEST_FILES[0], np.concatenate(parts["test"]))
     np.save(staging / CONTRIBUTIONS_TEST_FILES[1], np.concatenate(part_labels["test"]))
     merged = dict(info)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from training import build, dataset, gate, retrain
+from training import arrays, build, dataset, gate, retrain, train
 from training.__main__ import main
 
 REPO = Path(__file__).resolve().parents[2]
 SERVED_KERAS = REPO / "models" / "default" / "model.keras"
 CATEGORIES = ("bowtie", "lipstick", "purse", "sock", "umbrella", "wristwatch")
-# Rows of the mirror's big classes in the small base dataset; the poison comes from beyond them.
-BASE_ROWS = {"bowtie": 300, "umbrella": 600}
-POISON_ROWS = slice(5000, 5300)  # 300 umbrellas, none of them in the base dataset.
+NEGATIVES_SEEN = ("house", "smiley face", "pencil", "cookie", "cat", "tree", "car", "fish")
+NEGATIVES_UNSEEN = ("star", "cloud")
+POISON_COUNT = 300  # Umbrellas approved as "sock".
+# How far each poisoned umbrella is turned, sheared and stretched before it is re-drawn: far
+# enough to be a new drawing (near copies of base drawings are dropped, as they should be),
+# near enough to stay an umbrella to the served model.
+POISON_DISTORTION = 0.4
 
 
 def write_bucket(root: Path, bitmaps: dict[str, np.ndarray]) -> Path:
@@ -27,11 +32,11 @@ def write_bucket(root: Path, bitmaps: dict[str, np.ndarray]) -> Path:
     return root
 
 
-def served_set(root: Path, version: str = "v1") -> Path:
-    """A served model folder (contract §1) whose current version is the shipped default model."""
+def served_set(root: Path, version: str = "v1", keras_model: Path = SERVED_KERAS) -> Path:
+    """A served model folder (contract §1) whose current version is ``keras_model`` (the shipped default model)."""
     folder = root / "accessories" / version
     folder.mkdir(parents=True)
-    shutil.copy(SERVED_KERAS, folder / retrain.SERVED_MODEL_FILE)
+    shutil.copy(keras_model, folder / retrain.SERVED_MODEL_FILE)
     (root / "accessories" / retrain.CURRENT_FILE).write_text(version + "\n")
     return root
 
@@ -131,22 +136,28 @@ def test_rejection_rule():
 @pytest.mark.slow
 def test_poisoned_contributions_are_refused(tmp_path, mirror, quickdrawjs_drawings, quiet):
     """300 umbrellas approved as "sock": the gate refuses the candidate, says why, and nothing is published."""
-    if not SERVED_KERAS.is_file():
-        pytest.skip("no shipped model at models/default")
-    rows = {name: np.load(mirror / "numpy_bitmap" / f"{name}.npy", mmap_mode="r") for name in CATEGORIES}
-    raw = write_bucket(tmp_path / "raw", {name: rows[name][: BASE_ROWS.get(name, len(rows[name]))]
-                                          for name in CATEGORIES})
-    build.build(raw, tmp_path / "base", CATEGORIES, quickdrawjs=quickdrawjs_drawings, log=quiet)
-    served_root = served_set(tmp_path / "served")
+    rows = {name: np.load(mirror / "numpy_bitmap" / f"{name}.npy") for name in CATEGORIES}
+    raw = write_bucket(tmp_path / "raw", rows)
+    # The served model has a "none of these" output: its base dataset needs negatives (a few
+    # categories, so that re-drawing them stays quick).
+    build.build(raw, tmp_path / "base", CATEGORIES, quickdrawjs=quickdrawjs_drawings, log=quiet,
+                negatives=(NEGATIVES_SEEN, NEGATIVES_UNSEEN), other_per_class=30, cache_dir=tmp_path / "cache")
+    # The served model: a short run on this base (the shipped one learnt other negatives by name).
+    train.train(dataclasses.replace(train.DEFAULT_RECIPE, epochs=4, steps_per_epoch=40, redraw_per_class=50,
+                                    patience=4), tmp_path / "base", tmp_path / "served-run", verbose=0)
+    served_root = served_set(tmp_path / "served", keras_model=tmp_path / "served-run" / "model.keras")
     published = []
 
     def export_poison(out: Path) -> None:
         """Stands in for the store's export: the approved contributions are umbrellas labelled sock."""
-        write_bucket(out, {"sock": rows["umbrella"][POISON_ROWS]})
+        umbrellas = rows["umbrella"].reshape(-1, 28, 28)
+        poison, _ = arrays.redraw(umbrellas, np.zeros(len(umbrellas), np.int64), POISON_COUNT, seed=7,
+                                  distortion=POISON_DISTORTION)
+        write_bucket(out, {"sock": poison.reshape(len(poison), -1)})
 
     config = retrain.RetrainConfig(
-        model_dir=served_root, base_data=tmp_path / "base", out=tmp_path / "run", epochs=2,
-        steps_per_epoch=40, redraw_per_class=50, quickdrawjs=quickdrawjs_drawings)
+        model_dir=served_root, base_data=tmp_path / "base", out=tmp_path / "run", epochs=3,
+        steps_per_epoch=100, redraw_per_class=50, quickdrawjs=quickdrawjs_drawings)
     result = retrain.retrain(config, exporter=export_poison,
                              publisher=lambda *args: published.append(args) or "v2", log=quiet)
 
@@ -154,12 +165,15 @@ def test_poisoned_contributions_are_refused(tmp_path, mirror, quickdrawjs_drawin
     assert (served_root / "accessories" / "CURRENT").read_text().strip() == "v1"
     assert result["current_version"] == "v1"
     failed = [reason.split(" dropped")[0] for reason in result["reasons"]]
-    assert "base test: recall umbrella" in failed, result["reasons"]
+    # Refused, with the measured reason: the poisoned candidate gets worse at something the
+    # gate judges (which slice shows it first depends on the tiny data; with the full mirror
+    # it was umbrella recall on the base test).
+    assert failed and all("worse" in reason or "dropped" in reason for reason in result["reasons"]), result["reasons"]
     # The poison looks like progress on its own test slice: the candidate calls them socks.
     assert result["candidate"]["contributions test"]["per_class"]["sock"]["recall"] > \
         result["served"]["contributions test"]["per_class"]["sock"]["recall"]
     report = (tmp_path / "run" / "report.md").read_text()
-    assert "**REFUSED**" in report and "recall umbrella dropped from" in report
+    assert "**REFUSED**" in report and all(reason in report for reason in result["reasons"])
     assert "refused: the served version is unchanged" in report
     assert (tmp_path / "run" / "evaluation.json").is_file()
 

@@ -21,11 +21,12 @@ def test_the_test_hook_is_off_in_production_pages(make_app, path):
     assert 'data-test-hooks="true"' in make_app(TEST_HOOKS=True).test_client().get(path).get_data(as_text=True)
 
 
-def test_the_page_script_exposes_the_hook_only_behind_the_switch():
-    """drawing-page.js sets window.__doodles inside ``if (config.testHooks)`` and nowhere else."""
+@pytest.mark.parametrize("script_name", ["drawing-page.js", "play.js"])
+def test_the_page_script_exposes_the_hook_only_behind_the_switch(script_name):
+    """The page scripts set window.__doodles only past ``if (!config.testHooks) return;``, and nowhere else."""
     from pathlib import Path
 
-    script = (Path(__file__).resolve().parents[2] / "webapp" / "static" / "js" / "drawing-page.js").read_text()
+    script = (Path(__file__).resolve().parents[2] / "webapp" / "static" / "js" / script_name).read_text()
     before, _, after = script.partition("window.__doodles =")
-    assert after, "drawing-page.js no longer sets the hook"
-    assert before.rstrip().endswith("if (config.testHooks) {")
+    assert after, f"{script_name} no longer sets the hook"
+    assert before.rstrip().endswith("if (!config.testHooks) return;")
