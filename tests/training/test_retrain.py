@@ -172,6 +172,10 @@ def test_poisoned_contributions_are_refused(tmp_path, mirror, quickdrawjs_drawin
     # The poison looks like progress on its own test slice: the candidate calls them socks.
     assert result["candidate"]["contributions test"]["per_class"]["sock"]["recall"] > \
         result["served"]["contributions test"]["per_class"]["sock"]["recall"]
+    # Other categories' test drawings are judged by rejection, apart from the accessories.
+    assert "rejection_rate" in result["served"]["base test, other categories"]
+    assert result["served"]["base test"]["count"] + result["served"]["base test, other categories"]["count"] == \
+        len(dataset.load_split(tmp_path / "base", "test")[1])
     report = (tmp_path / "run" / "report.md").read_text()
     assert "**REFUSED**" in report and all(reason in report for reason in result["reasons"])
     assert "refused: the served version is unchanged" in report
