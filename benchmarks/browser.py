@@ -198,7 +198,14 @@ _GAME_HOOKS = """
   const canvas = document.querySelector('[data-testid=canvas]');
   const guess = document.querySelector('[data-testid=play-guess]');
   const log = {moves: [], shown: []};
-  canvas.addEventListener('pointermove', () => log.moves.push([performance.now(), Number(canvas.dataset.revision)]));
+  // Only moves that drew count: a move over a locked canvas (a round just ended) asks for no guess.
+  // The page's own listener runs first, so a move that drew has already bumped the revision.
+  let drawn = Number(canvas.dataset.revision);
+  canvas.addEventListener('pointermove', () => {
+    const revision = Number(canvas.dataset.revision);
+    if (revision !== drawn) log.moves.push([performance.now(), revision]);
+    drawn = revision;
+  });
   new MutationObserver(() => {
     const revision = Number(guess.dataset.revision);
     if (revision) log.shown.push([performance.now(), revision]);
