@@ -25,16 +25,10 @@ from urllib.parse import urlencode
 
 from benchmarks.fixtures import REPO, canvas_png_data_url, sample_drawings
 from benchmarks.load import json_body, run_load
+from webapp.store.throwaway import free_port
 
 CONTRIBUTION_CLIENTS = 16
 CONTRIBUTIONS_PER_CLIENT = 60
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_up(url: str, timeout: float = 120.0) -> None:

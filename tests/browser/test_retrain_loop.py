@@ -14,23 +14,20 @@ them plus 60 new real drawings, so nothing it was judged on can get worse beyond
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, expect
+from server_process import Server, start_server, stop_server
 
 from preprocessing import served
 from preprocessing.categories import DEFAULT_CATEGORIES
@@ -45,78 +42,9 @@ SET = "accessories"
 TOKEN = "retrain-loop-moderator"
 BASE_ROWS = 15  # Fixture rows 0-14 of each class make the base dataset; rows 15-24 are contributed.
 BATCH = 12  # The API's largest batch.
-STARTUP_TIMEOUT_SECONDS = 120
 RETRAIN_TIMEOUT_SECONDS = 240
 SWAP_TIMEOUT_MS = 30_000
 MODEL_READY_TIMEOUT_MS = 30_000
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """A ``python -m webapp.serve`` process and where it listens."""
-
-    process: subprocess.Popen
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        """The server's base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def request(self, method: str, path: str, payload: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
-        """One JSON request on a fresh connection: status, headers (lower-case names) and the decoded body."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            body = None if payload is None else json.dumps(payload)
-            sent = {"Content-Type": "application/json"} if body else {}
-            connection.request(method, path, body=body, headers={**sent, **(headers or {})})
-            response = connection.getresponse()
-            raw = response.read()
-            answer = json.loads(raw) if raw and "json" in (response.getheader("Content-Type") or "") else raw
-            return response.status, {name.lower(): value for name, value in response.getheaders()}, answer
-        finally:
-            connection.close()
-
-
-def start_server(environment: dict[str, str], log: Path) -> Server:
-    """Start the server and wait until /api/health answers (or the process dies)."""
-    port = free_port()
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
-            cwd=REPO_ROOT, env={**os.environ, **environment}, stdout=output, stderr=subprocess.STDOUT,
-        )
-    server = Server(process, port, log)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            if server.request("GET", "/api/health")[0] == 200:
-                return server
-        time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"the server did not answer in {STARTUP_TIMEOUT_SECONDS} s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(server: Server) -> None:
-    """Terminate the server, killing it if it does not stop."""
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
 
 
 @pytest.fixture
@@ -154,7 +82,8 @@ def environment(loop_dir: Path) -> dict[str, str]:
 @pytest.fixture
 def server(environment: dict[str, str], loop_dir: Path) -> Iterator[Server]:
     """The running server; it is never restarted during the test."""
-    running = start_server(environment, loop_dir / "server.log")
+    # Four threads are plenty for one page and one client; the retrain makes requests wait, hence 60 s.
+    running = start_server(environment, loop_dir / "server.log", threads=4, request_timeout=60)
     yield running
     stop_server(running)
 
@@ -175,7 +104,7 @@ def test_contributions_reach_a_promoted_model_in_the_running_server_and_an_open_
     """Contribute, approve, retrain: the candidate is promoted, the same server process and an open page switch to it."""
     started = time.monotonic()
     pid = server.process.pid
-    status, headers, before = server.request("GET", f"/api/model?set={SET}")
+    status, headers, before = server.call("GET", f"/api/model?set={SET}")
     assert status == 200 and before["version"] == SHIPPED_VERSION
 
     # A page open before the retrain, polling /api/model every second.
@@ -191,18 +120,18 @@ def test_contributions_reach_a_promoted_model_in_the_running_server_and_an_open_
         sent = contributions(quickdraw_fixture)
         ids: list[int] = []
         for start in range(0, len(sent), BATCH):
-            status, _, answer = server.request("POST", "/api/drawings", {"drawings": sent[start:start + BATCH]})
+            status, _, answer = server.call("POST", "/api/drawings", {"drawings": sent[start:start + BATCH]})
             assert status == 201, answer
             ids += answer["ids"]
         assert len(ids) == len(sent) == 10 * len(DEFAULT_CATEGORIES)
 
         # Approve through the review API with the moderator's token; without it nothing changes.
         decision = {"ids": ids, "status": "approved"}
-        assert server.request("POST", "/api/review", decision)[0] == 401
-        status, _, queue = server.request("GET", "/api/review?limit=100",
+        assert server.call("POST", "/api/review", decision)[0] == 401
+        status, _, queue = server.call("GET", "/api/review?limit=100",
                                           headers={"Authorization": f"Bearer {TOKEN}"})
         assert status == 200 and {item["id"] for item in queue["drawings"]} >= set(ids)
-        status, _, answer = server.request("POST", "/api/review", decision,
+        status, _, answer = server.call("POST", "/api/review", decision,
                                            headers={"Authorization": f"Bearer {TOKEN}"})
         assert status == 200, answer
 
@@ -229,11 +158,11 @@ def test_contributions_reach_a_promoted_model_in_the_running_server_and_an_open_
 
         # The same server process answers with the new version: metadata and predictions together.
         assert server.process.poll() is None and server.process.pid == pid
-        status, headers, after = server.request("GET", f"/api/model?set={SET}",
+        status, headers, after = server.call("GET", f"/api/model?set={SET}",
                                                 headers={"If-None-Match": f'"{SHIPPED_VERSION}"'})
         assert status == 200 and after["version"] == new_version
         assert headers["etag"] == f'"{new_version}"'
-        status, _, guess = server.request("POST", "/api/predict", {"strokes": sent[0]["strokes"], "set": SET})
+        status, _, guess = server.call("POST", "/api/predict", {"strokes": sent[0]["strokes"], "set": SET})
         assert status == 200 and guess["model"] == {"version": new_version, "set": SET}
 
         # The open page, its canvas empty, switches to the new version by itself.

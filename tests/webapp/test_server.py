@@ -8,13 +8,11 @@ cluster of this module), and the database itself is stopped mid-burst and restar
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from server_process import Server, free_port, start_server, stop_server
 from webapp_support import CROSS, REPO_ROOT, SQUARE, ZIGZAG, write_web_model
 
 from training.categories import DEFAULT_CATEGORIES
@@ -36,7 +35,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 CLIENTS = 20
 CONTRIBUTIONS_PER_CLIENT = 50
-STARTUP_TIMEOUT_SECONDS = 120
 KILL_AFTER_ACKNOWLEDGED = 150
 SHAPES = [SQUARE, CROSS, ZIGZAG]
 
@@ -57,71 +55,6 @@ def assert_readable(drawing: dict) -> None:
     with Image.open(io.BytesIO(drawing["png"])) as bitmap:
         bitmap.load()
         assert bitmap.size == (28, 28)
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """A ``python -m webapp.serve`` process and where it listens."""
-
-    process: subprocess.Popen
-    port: int
-    log: Path
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                content_type: str = "application/json") -> tuple[int, dict[str, str], bytes]:
-        """One request on a fresh connection: status, headers and body."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, path, body=body, headers={"Content-Type": content_type} if body else {})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
-
-    def json(self, path: str) -> dict:
-        """GET a JSON document."""
-        status, _, body = self.request("GET", path)
-        assert status == 200, body
-        return json.loads(body)
-
-
-def start_server(environment: dict[str, str], log: Path) -> Server:
-    """Start the server and wait until /api/health answers (or the process dies)."""
-    port = free_port()
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "8"],
-            cwd=REPO_ROOT, env={**os.environ, **environment}, stdout=output, stderr=subprocess.STDOUT,
-        )
-    server = Server(process, port, log)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            if server.request("GET", "/api/health")[0] == 200:
-                return server
-        time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"the server did not answer in {STARTUP_TIMEOUT_SECONDS} s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(server: Server) -> None:
-    """Terminate the server, killing it if it does not stop."""
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
 
 
 @pytest.fixture(scope="module")
