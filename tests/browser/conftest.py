@@ -313,6 +313,15 @@ def read_bars() -> Callable[[Page], dict[str, float]]:
     return read_probability_bars
 
 
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary folder, or ``$SCREENSHOT_DIR`` when set: `make screenshots` refreshes docs/screenshots/ on purpose."""
+    configured = os.environ.get("SCREENSHOT_DIR")
+    folder = REPO_ROOT / configured if configured else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class PageWatch:
     """What a page did that users must never see: requests off this machine, and errors.
 

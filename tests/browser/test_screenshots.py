@@ -7,26 +7,14 @@ touch events) on a touch screen with a dense display, as a person on a phone wou
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENS = {"desktop": ("page", "mouse"), "phone": ("phone_page", "touch")}
-
-
-@pytest.fixture(scope="module")
-def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A temporary folder, or ``$SCREENSHOT_DIR`` when set: `make screenshots` refreshes docs/screenshots/ on purpose."""
-    configured = os.environ.get("SCREENSHOT_DIR")
-    folder = REPO_ROOT / configured if configured else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.mark.parametrize("screen", list(SCREENS))

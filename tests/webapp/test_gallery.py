@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from webapp_support import CROSS, SQUARE, ZIGZAG
+from webapp_support import BACKENDS, CROSS, SQUARE, ZIGZAG, contribute
 
 TOKEN = "gallery-token-0123456789abcdef"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-# Not imported from conftest: with tests/browser in the same run, "conftest" may be that one.
-BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -23,13 +19,6 @@ def backend(request: pytest.FixtureRequest) -> str:
 def client(make_app):
     """A client of the app with review on."""
     return make_app(ADMIN_TOKEN=TOKEN).test_client()
-
-
-def contribute(client, label="sock", strokes=SQUARE) -> int:
-    """Store one drawing through the API and return its id."""
-    response = client.post("/api/drawings", json={"label": label, "strokes": strokes})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def decide(client, ids, status) -> None:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from test_config import environment  # noqa: F401  (the production-style environment, shared)
-from webapp_support import CROSS, SQUARE, ZIGZAG
+from webapp_support import BACKENDS, CROSS, SQUARE, ZIGZAG, contribute
 
 from training.categories import DEFAULT_CATEGORIES
 from webapp import auth, create_app
@@ -16,10 +16,6 @@ TOKEN = "review-token-0123456789abcdef"
 ALICE = "alice-token-0123456789abcdef"
 BOB = "bob-token-0123456789abcdefgh"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-# Not imported from conftest: with tests/browser in the same run, "conftest" may be that one.
-BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -38,13 +34,6 @@ def reviewed_app(make_app):
 def reviewed_client(reviewed_app):
     """A client of the app with review on."""
     return reviewed_app.test_client()
-
-
-def contribute(client, label="sock", strokes=SQUARE) -> int:
-    """Store one drawing through the API and return its id."""
-    response = client.post("/api/drawings", json={"label": label, "strokes": strokes})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def decide(client, ids, status, headers=BEARER):

@@ -92,3 +92,10 @@ def store_snapshot(app: Flask) -> tuple[int, list[int]]:
     store = get_store(app)
     ids = sorted(drawing["id"] for drawing in store.drawings(status=None))
     return store.count_drawings(), ids
+
+
+def contribute(client: Any, label: str = "sock", strokes: list = SQUARE) -> int:
+    """Store one drawing through the API (a Flask test client) and return its id."""
+    response = client.post("/api/drawings", json={"label": label, "strokes": strokes})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
