@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from preprocessing import spec
-from training import dataset, duplicates
-from training.categories import (
+from preprocessing.categories import (
     DEFAULT_CATEGORIES,
     DEFAULT_SET,
     OTHER_LABEL,
@@ -36,6 +35,7 @@ from training.categories import (
     set_categories,
     validate_categories,
 )
+from training import dataset, duplicates
 from training.sources import (
     IMAGE_SHAPE,
     BucketFolder,
