@@ -163,22 +163,27 @@ def inference(browser: Browser, base_url: str, backend: str, drawings: list, cou
     return result
 
 
+def draw_with_mouse(page: Page, strokes: list) -> None:
+    """Draw Quick Draw strokes (0-255 coordinates) on the page's canvas with the mouse, stroke by stroke."""
+    box = page.get_by_test_id("canvas").bounding_box()
+    margin = box["width"] * CANVAS_MARGIN_FRACTION
+    scale = (box["width"] - 2 * margin) / 255.0
+    for xs, ys, *_ in strokes:
+        page.mouse.move(box["x"] + margin + xs[0] * scale, box["y"] + margin + ys[0] * scale)
+        page.mouse.down()
+        for x, y in zip(xs[1:], ys[1:]):
+            page.mouse.move(box["x"] + margin + x * scale, box["y"] + margin + y * scale, steps=2)
+        page.mouse.up()
+
+
 def perceived_latency(browser: Browser, base_url: str, drawings: list, backend: str = "wasm") -> dict[str, Any]:
     """From a pointer event to the guess for the drawing it produced being in the DOM."""
     page, context = _open_ready(browser, f"{base_url}/?backend={backend}")
     try:
         page.evaluate(_PERCEIVED_HOOKS)
-        box = page.get_by_test_id("canvas").bounding_box()
-        margin = box["width"] * CANVAS_MARGIN_FRACTION
-        scale = (box["width"] - 2 * margin) / 255.0
         clear = page.get_by_test_id("clear")
         for strokes in drawings:
-            for xs, ys, *_ in strokes:
-                page.mouse.move(box["x"] + margin + xs[0] * scale, box["y"] + margin + ys[0] * scale)
-                page.mouse.down()
-                for x, y in zip(xs[1:], ys[1:]):
-                    page.mouse.move(box["x"] + margin + x * scale, box["y"] + margin + y * scale, steps=2)
-                page.mouse.up()
+            draw_with_mouse(page, strokes)
             page.wait_for_timeout(100)  # Let the last guess land before the canvas is cleared.
             clear.click()
         log = page.evaluate("window.__perceived")
@@ -228,15 +233,7 @@ def game_latency(browser: Browser, base_url: str, drawings: list, backend: str =
                 page.get_by_test_id("play-next").click()
                 if page.get_by_test_id("play-summary").is_visible():
                     page.get_by_test_id("play-again").click()
-            box = page.get_by_test_id("canvas").bounding_box()
-            margin = box["width"] * CANVAS_MARGIN_FRACTION
-            scale = (box["width"] - 2 * margin) / 255.0
-            for xs, ys, *_ in strokes:
-                page.mouse.move(box["x"] + margin + xs[0] * scale, box["y"] + margin + ys[0] * scale)
-                page.mouse.down()
-                for x, y in zip(xs[1:], ys[1:]):
-                    page.mouse.move(box["x"] + margin + x * scale, box["y"] + margin + y * scale, steps=2)
-                page.mouse.up()
+            draw_with_mouse(page, strokes)
             page.wait_for_timeout(100)
             if not result.is_visible():
                 page.get_by_test_id("clear").click()
