@@ -100,3 +100,24 @@ def balanced_sample_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
     weights[present] = 1.0 / counts[present]
     row_weights = weights[labels]
     return (row_weights / row_weights.mean()).astype(np.float32)
+
+
+def hard_negative_weights(named_mass: np.ndarray, kinds: np.ndarray, categories: list[int],
+                          floor: float) -> np.ndarray:
+    """Sampling weight per negative category: ``floor`` + how accessory-like its drawings look.
+
+    ``named_mass`` is, per negative training row, the probability the network gives the
+    named categories together; ``kinds`` the row's negative category. A house that the
+    network takes for a purse is drawn more often than a cloud it already rejects, so the
+    few drawings of each kind are spent where the confusions are; the floor keeps every
+    kind in the batches, so none is forgotten.
+    """
+    named_mass, kinds = np.asarray(named_mass, dtype=np.float64), np.asarray(kinds)
+    if floor <= 0:
+        raise ValueError(f"floor must be positive, got {floor}")
+    weights = np.full(len(categories), floor)
+    for position, kind in enumerate(categories):
+        rows = kinds == kind
+        if rows.any():
+            weights[position] += float(named_mass[rows].mean())
+    return weights

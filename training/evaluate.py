@@ -149,6 +149,9 @@ def rejection_rates(probabilities: np.ndarray, labels: np.ndarray, kinds: np.nda
             per_class_false[label] = float(is_rejected[rows].mean())
             per_class_recall[label] = float(((named == label) & ~is_rejected)[rows].mean())
     recalls = list(per_class_recall.values())
+    # Which kinds get through: a house taken for a purse is the first thing a user notices.
+    per_kind = {int(kind): float(is_rejected[~positive & (kinds == kind)].mean())
+                for kind in np.unique(np.asarray(kinds)[~positive]) if kind >= 0}
     return {
         "reject_below": float(reject_below),
         "rejection_seen": float(is_rejected[seen].mean()) if seen.any() else None,
@@ -162,6 +165,7 @@ def rejection_rates(probabilities: np.ndarray, labels: np.ndarray, kinds: np.nda
         "decided_min_recall": float(min(recalls)) if recalls else None,
         "decided_recall": per_class_recall,
         "false_rejection_per_class": per_class_false,
+        "rejection_per_kind": per_kind,
     }
 
 
@@ -365,6 +369,10 @@ def score_split(model: Any, dataset_dir: Path, split: str, reject_below: float |
     metrics["rejection"]["false_rejection_per_class"] = {
         categories[label]: value
         for label, value in metrics["rejection"]["false_rejection_per_class"].items()}
+    metrics["rejection"]["rejection_per_category"] = {
+        other["categories"][kind]: value
+        for kind, value in sorted(metrics["rejection"].pop("rejection_per_kind").items(),
+                                  key=lambda item: item[1])}
     metrics["rejection"]["tradeoff"] = tradeoff_curve(probabilities, labels, kinds, unseen_kinds,
                                                       len(categories))
     metrics["by_rendering"] = real_row_recall(probabilities, labels, load_origins(dataset_dir, split),
@@ -426,6 +434,9 @@ def format_metrics(metrics: dict[str, Any], split: str) -> str:
             f"(n={rejection['negatives_seen']}), unseen {show(rejection['rejection_unseen'])} "
             f"(n={rejection['negatives_unseen']}), accessories rejected "
             f"{show(rejection['false_rejection'])} (pooled {show(rejection['false_rejection_pooled'])})")
+        least = list(rejection.get("rejection_per_category", {}).items())[:5]
+        if least:
+            lines.append("  least rejected kinds: " + ", ".join(f"{name} {value:.2f}" for name, value in least))
     return "\n".join(lines)
 
 

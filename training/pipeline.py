@@ -17,6 +17,7 @@ from training.arrays import (  # noqa: F401 (re-exported)
     balanced_sample_weights,
     class_sampling_weights,
     distort,
+    hard_negative_weights,
     redraw,
     to_model_input,
 )

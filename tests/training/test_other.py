@@ -41,6 +41,9 @@ def test_unseen_negatives_are_fixed_and_outside_the_wardrobe() -> None:
     assert unseen == build.unseen_categories()  # Seeded: the same list every time.
     assert len(unseen) == build.UNSEEN_COUNT
     assert not set(unseen) & set(categories.WARDROBE_CATEGORIES)
+    # What people try first is trained on, so the page can answer it "none of these".
+    assert not set(unseen) & set(build.ALWAYS_SEEN)
+    assert set(build.ALWAYS_SEEN) <= set(build.negative_categories(categories.DEFAULT_CATEGORIES)[0])
     for chosen in (categories.DEFAULT_CATEGORIES, categories.WARDROBE_CATEGORIES):
         seen, held_out = build.negative_categories(chosen)
         assert set(held_out) == set(unseen)
@@ -135,6 +138,9 @@ def test_rejection_rates_follow_the_decision_rule() -> None:
     strict = evaluate.rejection_rates(PROBABILITIES, LABELS, KINDS, np.array([1]), 2, reject_below=0.86)
     assert strict["rejection_seen"] == 1.0 and strict["rejection_unseen"] == 1.0
     assert strict["false_rejection"] == 0.5 + 0.5 * 0.5  # Bowtie 1 of 2, sock 2 of 2: mean 0.75.
+    # Per kind, so the report can say which kinds of drawing get through.
+    between = evaluate.rejection_rates(PROBABILITIES, LABELS, KINDS, np.array([1]), 2, reject_below=0.7)
+    assert between["rejection_per_kind"] == {0: 1.0, 1: 0.5}
 
 
 def test_calibration_picks_the_highest_threshold_within_the_budget() -> None:
@@ -217,12 +223,16 @@ def test_training_with_other_writes_outputs_decision_and_tradeoff(tmp_path: Path
     info["other"] = {"label": "other", "categories": ["house", "cloud"], "unseen": ["cloud"],
                      "missing": [], "per_category": 10, "counts": {}}
     (folder / "dataset.json").write_text(json.dumps(info))
-    recipe = dataclasses.replace(test_train.TINY_RECIPE, other_targets="named", other_share=0.4)
+    # With the hard-negative probe, so that path runs too.
+    recipe = dataclasses.replace(test_train.TINY_RECIPE, other_targets="named", other_share=0.4,
+                                 hard_negative_epochs=2)
     card = train.train(recipe, folder, tmp_path / "run", verbose=0)
     assert card["categories"] == ["circle", "line"] and card["outputs"] == ["circle", "line", "other"]
     assert card["decision"]["other_label"] == "other" and card["decision"]["unsure_below"] == 0.5
     assert 0 <= card["decision"]["reject_below"] < 1
     assert card["calibration"]["other_logit_shift"] in evaluate.OTHER_SHIFTS
+    assert card["recipe"]["hard_negative_epochs"] == 2
+    assert set(card["metrics"]["rejection"]["rejection_per_category"]) == {"house", "cloud"}
     rejection = card["metrics"]["rejection"]
     assert rejection["negatives_unseen"] > 0 and rejection["rejection_unseen"] is not None
     assert (tmp_path / "run" / evaluate.TRADEOFF_FILE).is_file()

@@ -171,6 +171,24 @@ def test_balanced_sampling_draws_rare_classes_as_often_as_common_ones() -> None:
                                np.sqrt([300, 10, 30]) / np.sqrt([300, 10, 30]).sum())
 
 
+def test_negative_kinds_taken_for_accessories_are_drawn_more_often() -> None:
+    # Kind 3 looks like an accessory to the network, kind 5 does not, kind 9 has no rows.
+    kinds = np.array([3, 3, 5, 5, 5])
+    named_mass = np.array([0.8, 0.6, 0.0, 0.1, 0.2])
+    weights = pipeline.hard_negative_weights(named_mass, kinds, [3, 5, 9], floor=0.1)
+    np.testing.assert_allclose(weights, [0.1 + 0.7, 0.1 + 0.1, 0.1])
+    with pytest.raises(ValueError, match="floor must be positive"):
+        pipeline.hard_negative_weights(named_mass, kinds, [3, 5], floor=0.0)
+    # The negatives keep their share of a batch; the weights only split it.
+    labels = np.array([0] * 50 + [1] * 50 + [2] * 50)
+    images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
+    class_weights = np.array([0.5, 0.5 * 0.9, 0.5 * 0.1])
+    batches = pipeline.training_dataset(images, labels, 3, batch_size=100, seed=0, balance="equal",
+                                        class_weights=class_weights)
+    drawn = np.concatenate([batch_labels.numpy() for _, batch_labels in batches.take(30)])
+    np.testing.assert_allclose(np.bincount(drawn, minlength=3) / len(drawn), class_weights, atol=0.03)
+
+
 def test_augmented_batches_stay_in_range_and_keep_shape() -> None:
     images = np.full((32, 28, 28), 255, dtype=np.uint8)
     augmentations = pipeline.augmentation_layers(0.05, (-0.15, 0.1), 0.06, seed=3)
