@@ -1,4 +1,4 @@
-"""Screenshots of both pages with a drawing and its guess, on a laptop and on a phone.
+"""Screenshots of both pages with a drawing and its guess (and of a drawing that is no accessory), on a laptop and on a phone.
 
 They land in a temporary folder, so `make test` leaves the checkout clean; `make screenshots`
 (``SCREENSHOT_DIR=docs/screenshots``) refreshes the README's on purpose. The phone run draws with a finger (real
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from hand_drawn import smiley
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -32,6 +33,13 @@ def test_screenshots(request, screen, open_page, final_guess, quickdraw_drawings
     final_guess(page)
     expect(page.get_by_test_id("prediction")).to_have_attribute("data-state", re.compile("confident|unsure"))
     page.screenshot(path=screenshot_dir / f"draw-{screen}.png", full_page=True, animations="disabled")
+
+    # Something that is none of the accessories: the page says so.
+    page.get_by_role("button", name="Clear").click()
+    pen.draw(smiley(), steps=2)
+    final_guess(page)
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-state", "other")
+    page.screenshot(path=screenshot_dir / f"draw-{screen}-none.png", full_page=True, animations="disabled")
 
     pen = open_page(page, "/contribute", kind=kind)
     page.get_by_label("What will you draw?").select_option(category)

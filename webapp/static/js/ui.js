@@ -102,10 +102,12 @@ export function showModelError(message) {
 
 let knownCategories = [];
 
-/** "Try a …, a …, …": a few of the accessories the model knows, from its metadata. */
+/** "Try a …, a …, a …, …": a sentence naming a few of the accessories the model knows, from its metadata. */
 function suggestions() {
   const named = knownCategories.slice(0, 3).map(withArticle);
-  return named.length ? `Try ${named.join(', ')}${knownCategories.length > 3 ? ', …' : ''}` : 'Try an accessory';
+  // The ellipsis ends the sentence when there are more; a full stop after it would read "…."
+  if (!named.length) return 'Try an accessory.';
+  return `Try ${named.join(', ')}${knownCategories.length > 3 ? ', …' : '.'}`;
 }
 
 /** Build one probability row per category the model knows. */
@@ -188,7 +190,7 @@ export function showGuess(ranked, revision, decision = null) {
   if (state === 'other') {
     byId('prediction-kicker').textContent = 'None of these';
     byId('prediction-label').textContent = 'That doesn’t look like any accessory I know';
-    byId('prediction-detail').textContent = `${suggestions()}.`;
+    byId('prediction-detail').textContent = suggestions();
   } else if (state === 'too-small') {
     byId('prediction-kicker').textContent = 'Too small to judge';
     byId('prediction-label').textContent = 'Keep drawing…';
