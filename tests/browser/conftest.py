@@ -12,7 +12,6 @@ import asyncio
 import concurrent.futures
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,8 @@ import pytest
 from playwright.async_api import BrowserContext as AsyncBrowserContext
 from playwright.async_api import Page as AsyncPage
 from playwright.async_api import async_playwright
+from live_server import LiveServer
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from preprocessing import served
 from preprocessing.model_metadata import load_metadata
@@ -74,33 +73,6 @@ _CURRENT_GUESS_IN_FULL = """
   };
 }
 """
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    """Keep werkzeug's one line per request out of the test output."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Log nothing for successful requests; errors still go through log_error."""
-
-
-class LiveServer:
-    """The app served on 127.0.0.1 in a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietRequestHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="live-server", daemon=True)
-
-    def start(self) -> None:
-        """Start serving requests."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread to end."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
 
 def model_dir() -> str:

@@ -6,16 +6,15 @@ token and a store of its own, seeded through the API.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
+from live_server import LiveServer
 from playwright.sync_api import Page, expect
 from test_page_sources import PageParts
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from webapp import create_app
 
@@ -27,13 +26,6 @@ SQUARE = [[[10, 200, 200, 10, 10], [10, 10, 200, 200, 10]]]
 DRAWINGS = 4
 # Generous: each decision is a request to a server sharing two busy cores with the browser.
 UI_TIMEOUT_MS = 15_000
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    """Keep werkzeug's one line per request out of the test output."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Log nothing for successful requests."""
 
 
 @dataclass
@@ -67,10 +59,9 @@ def review_server(tmp_path_factory: pytest.TempPathFactory, web_model: dict[str,
             "ADMIN_TOKEN": TOKEN,
         }
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="review-server", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
+    server = LiveServer(app, name="review-server")
+    server.start()
+    url = server.url
     label = web_model["categories"][0]
     ids = [
         requests.post(f"{url}/api/drawings", json={"label": label, "strokes": SQUARE}, timeout=30).json()["id"]
@@ -79,9 +70,7 @@ def review_server(tmp_path_factory: pytest.TempPathFactory, web_model: dict[str,
     try:
         yield ReviewServer(url, ids)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        server.stop()
 
 
 @pytest.mark.parametrize(
