@@ -35,6 +35,23 @@ class LoadResult:
         }
 
 
+def timed_together(work: Callable[[int, Callable[[], object]], None], count: int) -> float:
+    """Run ``work(index, ready)`` on ``count`` threads; return the seconds from the common start to the last end.
+
+    Each thread does its own setup (opens a connection, say), then calls ``ready()``; the clock
+    starts once every thread is ready, so setup is not timed.
+    """
+    barrier = threading.Barrier(count + 1)
+    threads = [threading.Thread(target=work, args=(index, barrier.wait), daemon=True) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def run_load(
     host: str,
     port: int | Sequence[int],
@@ -54,15 +71,14 @@ def run_load(
     result = LoadResult(clients=clients)
     lock = threading.Lock()
     stop_at = time.monotonic() + deadline_seconds
-    barrier = threading.Barrier(clients + 1)
 
-    def client(index: int) -> None:
+    def client(index: int, ready: Callable[[], object]) -> None:
         port = ports[index % len(ports)]
         connection = http.client.HTTPConnection(host, port, timeout=30)
         local: list[float] = []
         errors = 0
         statuses: dict[int, int] = {}
-        barrier.wait()
+        ready()
         for number in range(requests_per_client):
             if time.monotonic() > stop_at:
                 break
@@ -89,14 +105,7 @@ def run_load(
             for status, seen in statuses.items():
                 result.statuses[status] = result.statuses.get(status, 0) + seen
 
-    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    result.wall_seconds = time.perf_counter() - started
+    result.wall_seconds = timed_together(client, clients)
     return result
 
 

@@ -18,13 +18,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlencode
 
 from benchmarks.fixtures import REPO, canvas_png_data_url, sample_drawings
-from benchmarks.load import json_body, run_load
+from benchmarks.load import json_body, run_load, timed_together
 from webapp.store.throwaway import free_port
 
 CONTRIBUTION_CLIENTS = 16
@@ -195,8 +195,6 @@ def _sqlite_sizes(path: Path) -> dict:
 
 def store_inserts(store_config: dict, threads: int = 8, per_thread: int = 150) -> dict:
     """Drawings/s the store alone takes (no HTTP, no model): ``threads`` writers calling add_drawings in one process."""
-    import threading
-
     import numpy as np
 
     from webapp.store import Contribution, open_store
@@ -210,21 +208,13 @@ def store_inserts(store_config: dict, threads: int = 8, per_thread: int = 150) -
                                           guess_probability=0.9, model_version="bench", model_set="accessories"))
     store = open_store(store_config)
     store.migrate()
-    barrier = threading.Barrier(threads + 1)
 
-    def write(index: int) -> None:
-        barrier.wait()
+    def write(index: int, ready: Callable[[], object]) -> None:
+        ready()
         for number in range(per_thread):
             store.add_drawings([contributions[(index * 7 + number) % len(contributions)]])
 
-    workers = [threading.Thread(target=write, args=(index,)) for index in range(threads)]
-    for worker in workers:
-        worker.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for worker in workers:
-        worker.join()
-    seconds = time.perf_counter() - started
+    seconds = timed_together(write, threads)
     store.close()
     return {"threads": threads, "drawings": threads * per_thread,
             "drawings_per_second": round(threads * per_thread / seconds, 1)}
