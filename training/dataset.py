@@ -96,22 +96,23 @@ def other_label(info: dict[str, Any]) -> str | None:
     return other["label"] if other else None
 
 
-def load_other_kinds(dataset_dir: Path, split: str) -> np.ndarray:
-    """Per row of a split, the index of its negative category in ``info["other"]["categories"]`` (-1 for a named category)."""
-    path = Path(dataset_dir) / f"{split}_other.npy"
+def _per_row(dataset_dir: Path, split: str, name: str, dtype: type) -> np.ndarray:
+    """``<split>_<name>.npy``, or -1 for every row of a dataset written before that file existed."""
+    path = Path(dataset_dir) / f"{split}_{name}.npy"
     if not path.is_file():
         _, labels = load_split(dataset_dir, split)
-        return np.full(len(labels), -1, dtype=np.int16)
+        return np.full(len(labels), -1, dtype=dtype)
     return np.load(path)
+
+
+def load_other_kinds(dataset_dir: Path, split: str) -> np.ndarray:
+    """Per row of a split, the index of its negative category in ``info["other"]["categories"]`` (-1 for a named category)."""
+    return _per_row(dataset_dir, split, "other", np.int16)
 
 
 def load_origins(dataset_dir: Path, split: str) -> np.ndarray:
     """Per row of a split, the index in ``info["sources"]`` of the source it came from (-1 when unknown)."""
-    path = Path(dataset_dir) / f"{split}_origin.npy"
-    if not path.is_file():
-        _, labels = load_split(dataset_dir, split)
-        return np.full(len(labels), -1, dtype=np.int8)
-    return np.load(path)
+    return _per_row(dataset_dir, split, "origin", np.int8)
 
 
 def split_paths(dataset_dir: Path, split: str) -> tuple[Path, Path]:
