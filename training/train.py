@@ -93,7 +93,7 @@ SEED_RECIPE = Recipe(
     arch="seed", epochs=30, batch_size=50, steps_per_epoch=0, learning_rate=1e-3,
     lr_schedule="constant", patience=3, keep_best_epoch=True, balance="none", balanced_validation=False,
     augment=False, redraw_per_class=0, redraw_distortion=0.0, redraw_share=0.0, flip_average=False,
-    label_smoothing=0.0, mixup=0.0, other_targets="one", other_share=0.0, hard_negative_epochs=0,
+    label_smoothing=0.0, mixup=0.0, other_targets="one", other_share=0.0,
 )
 DEFAULT_RECIPE = Recipe()
 BASE_RECIPES = {"seed": SEED_RECIPE, "default": DEFAULT_RECIPE}
@@ -320,8 +320,8 @@ def measure_hard_negatives(recipe: Recipe, splits: Splits, categories: list[str]
     """Train a throw-away network briefly, evenly over the negatives, and weigh each negative kind by it.
 
     Measured by a separate network, not by the real one half-way, so that the real run draws
-    the same batches from its first step to its last and its validation loss still picks
-    the best epoch (re-weighting mid-run moved that loss and kept the wrong epoch).
+    the same mix of kinds from its first step to its last (re-weighting one run half-way moved
+    its validation loss, and early stopping then kept an epoch right at the switch).
     """
     from training.arrays import hard_negative_weights
 
