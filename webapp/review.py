@@ -151,7 +151,9 @@ def gallery() -> dict[str, Any]:
     }
 
 
-@bp.get("/api/drawings/<int:drawing_id>.png")
+# The converter's bounds make an id no drawing can have (0, or past the database's 64-bit
+# integers) an unmatched URL, so a 404, before the store is asked.
+@bp.get(f"/api/drawings/<int(min=1, max={LARGEST_ID}):drawing_id>.png")
 def drawing_image(drawing_id: int) -> Response:
     """A drawing's 28x28 PNG: public once approved; pending or rejected only with a valid admin token, else 404."""
     reviewer = auth.optional_reviewer()

@@ -323,3 +323,12 @@ def test_review_page_is_served_without_secrets(reviewed_client):
     assert 'data-review-url="/api/review"' in page
     assert TOKEN not in page
     assert "<script>" not in page and "style=" not in page
+
+
+@pytest.mark.parametrize("drawing_id", ["99999999999999999999", str(2**63), "0", "00", "1" + "0" * 5000, "-1", "1e3"])
+def test_an_id_that_cannot_exist_is_404(reviewed_client, drawing_id):
+    """An id no database integer can hold (or no drawing can have) is the JSON 404 of a missing drawing, never a 500."""
+    for headers in ({}, BEARER):
+        response = reviewed_client.get(f"/api/drawings/{drawing_id}.png", headers=headers)
+        assert response.status_code == 404, response.get_data(as_text=True)[:200]
+        assert response.is_json and response.get_json()["error"]
