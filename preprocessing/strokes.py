@@ -1,7 +1,7 @@
 """Strokes to a Quick Draw 28x28 bitmap: validate, normalise, simplify, render.
 
 A drawing is a list of strokes in Quick Draw's format, ``[[x0, x1, ...], [y0, y1, ...]]``
-(a third list of timestamps is allowed and ignored), in any coordinate space: canvas
+(a third list of timestamps is allowed, checked and ignored), in any coordinate space: canvas
 pixels, Quick Draw's 0-255 box, anything. ``webapp/static/js/preprocess.js`` implements the
 same steps; golden vectors in ``tests/golden/`` keep the two equal.
 """
@@ -17,10 +17,30 @@ import numpy as np
 from preprocessing import spec
 
 Stroke = np.ndarray  # Shape (n_points, 2), float64, columns x and y.
+# The same sentence as preprocess.js's; it names the likely mistake (points as pairs).
+TIMESTAMPS_MESSAGE = ("stroke {index}: the third list must be timestamps, one per point and never decreasing"
+                      " (send a stroke as [[x...], [y...]], not as [x, y] pairs)")
 
 
 class DrawingError(ValueError):
     """A drawing that cannot be turned into a bitmap; the message is safe to show a user."""
+
+
+def _is_timestamp_list(times: Any, count: int) -> bool:
+    """Whether a stroke's third list can be Quick Draw's: one time per point, in milliseconds (>= 0), never decreasing.
+
+    The check exists for points sent as ``[x, y]`` pairs: three pairs would otherwise be read
+    as x, y and time lists and stored as another drawing. docs/api.md says what stays ambiguous.
+    """
+    if not isinstance(times, list) or len(times) != count:
+        return False
+    for time in times:
+        if isinstance(time, bool) or not isinstance(time, (int, float)):
+            return False
+        # Only floats can be NaN or infinite; a huge int is a (strange) time, not an overflow.
+        if (isinstance(time, float) and not math.isfinite(time)) or time < 0:
+            return False
+    return all(earlier <= later for earlier, later in zip(times, times[1:]))
 
 
 def parse_strokes(
@@ -30,7 +50,8 @@ def parse_strokes(
 
     Raises ``DrawingError`` with a user-facing message for any malformed input: wrong
     nesting, non-numbers, NaN or infinite coordinates, x and y lists of different lengths,
-    too many strokes or points, or a drawing with no point at all. Empty strokes are skipped.
+    a third list that cannot be timestamps, too many strokes or points, or a drawing with no
+    point at all. Empty strokes are skipped.
     """
     if not isinstance(raw, list):
         raise DrawingError("strokes must be a list of strokes")
@@ -46,6 +67,8 @@ def parse_strokes(
             raise DrawingError(f"stroke {index}: x and y must be lists of numbers")
         if len(xs) != len(ys):
             raise DrawingError(f"stroke {index}: {len(xs)} x values but {len(ys)} y values")
+        if len(stroke) == 3 and not _is_timestamp_list(stroke[2], len(xs)):
+            raise DrawingError(TIMESTAMPS_MESSAGE.format(index=index))
         total_points += len(xs)
         if max_points is not None and total_points > max_points:
             raise DrawingError(f"too many points (at most {max_points})")

@@ -169,6 +169,9 @@ const MALFORMED = [
   ["Infinity", [[[1, 2], [Infinity, 2]]], /finite/],
   ["mismatched lengths", [[[1, 2, 3], [1, 2]]], /3 x values but 2 y values/],
   ["second stroke bad", [[[1], [1]], [[1], "y"]], /stroke 1/],
+  ["three [x, y] pairs", [[[10, 20], [30, 40], [50, 45]]], /stroke 0: the third list must be timestamps/],
+  ["fewer times than points", [[[1, 2, 3], [1, 2, 3], [0, 16]]], /third list must be timestamps/],
+  ["a negative time", [[[1, 2], [1, 2], [-5, 0]]], /third list must be timestamps/],
 ];
 
 for (const [description, raw, message] of MALFORMED) {

@@ -212,3 +212,31 @@ def test_parse_strokes_accepts_timestamps_and_skips_empty_strokes():
     assert len(strokes) == 1
     assert strokes[0].tolist() == [[1.0, 3.0], [2.5, 4.0]]
     assert strokes[0].dtype == np.float64
+
+
+THREE_PAIRS_MESSAGE = ("stroke 0: the third list must be timestamps, one per point and never decreasing"
+                       " (send a stroke as [[x...], [y...]], not as [x, y] pairs)")
+
+
+@pytest.mark.parametrize(
+    "stroke",
+    [
+        [[10, 20], [30, 40], [50, 45]],  # Three [x, y] pairs: the "timestamps" 50, 45 decrease.
+        [[10, 20, 30], [1, 2, 3], [0, 16]],  # Fewer times than points.
+        [[10, 20], [1, 2], [-5, 0]],  # A time before the drawing began.
+        [[10, 20], [1, 2], ["0", "16"]],
+        [[10, 20], [1, 2], [True, False]],
+        [[10, 20], [1, 2], [0, float("nan")]],
+        [[10, 20], [1, 2], "0, 16"],
+    ],
+)
+def test_a_third_list_that_cannot_be_timestamps_is_refused(stroke):
+    """A stroke whose third list is not one non-decreasing time per point is refused, naming the likely mistake."""
+    with pytest.raises(DrawingError) as refused:
+        parse_strokes([stroke])
+    assert str(refused.value) == THREE_PAIRS_MESSAGE
+
+
+def test_timestamps_may_repeat_and_start_anywhere():
+    """Quick Draw's times are milliseconds that never decrease: equal times and a late start are fine."""
+    assert parse_strokes([[[1, 2, 3], [4, 5, 6], [1000, 1000, 2**70]]])[0].tolist() == [[1, 4], [2, 5], [3, 6]]

@@ -71,6 +71,10 @@ COMMON_CASES = [
     ("coordinates-strings", as_json({"label": "sock", "strokes": [[["1", "2"], ["3", "4"]]]}), 400, "numbers"),
     ("coordinates-bool", as_json({"label": "sock", "strokes": [[[True, 2], [3, 4]]]}), 400, "numbers"),
     ("x-y-lengths-differ", as_json({"label": "sock", "strokes": [[[1, 2, 3], [3, 4]]]}), 400, "y values"),
+    # Points as [x, y] pairs: read as Quick Draw's [xs, ys, ts], the "times" 50, 45 decrease.
+    ("three-xy-pairs", as_json({"label": "sock", "strokes": [[[10, 20], [300, 400], [50, 45]]]}), 400,
+     "stroke 0: the third list must be timestamps, one per point and never decreasing"
+     " (send a stroke as [[x...], [y...]], not as [x, y] pairs)"),
     ("empty-strokes", as_json({"label": "sock", "strokes": []}), 400, "empty"),
     ("only-empty-strokes", as_json({"label": "sock", "strokes": [[[], []], [[], []]]}), 400, "empty"),
     ("million-points", as_json({"label": "sock", "strokes": MILLION_POINTS}), 413, "too large"),

@@ -97,10 +97,31 @@ function isNumberList(value) {
 }
 
 /**
- * Validate a JSON-like drawing `[[xs, ys], ...]` (a third list of timestamps is allowed and
- * ignored) and return its non-empty strokes as interleaved `Float64Array`s.
+ * Whether a stroke's third list can be Quick Draw's timestamps: one per point, >= 0, never
+ * decreasing. Three [x, y] pairs would otherwise be read as x, y and time lists.
+ */
+function isTimestampList(times, count) {
+  if (!isNumberList(times) || times.length !== count) {
+    return false;
+  }
+  for (let point = 0; point < count; point += 1) {
+    const time = times[point];
+    if (typeof time !== "number" || Number.isNaN(time) || time < 0 || time === Infinity) {
+      return false;
+    }
+    if (point > 0 && time < times[point - 1]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Validate a JSON-like drawing `[[xs, ys], ...]` (a third list of timestamps is allowed,
+ * checked and ignored) and return its non-empty strokes as interleaved `Float64Array`s.
  * Throws `DrawingError` for wrong nesting, non-numbers, NaN or infinite coordinates, x and
- * y lists of different lengths, too many strokes or points, or a drawing with no point.
+ * y lists of different lengths, a third list that cannot be timestamps, too many strokes or
+ * points, or a drawing with no point.
  */
 export function parseStrokes(raw, { maxStrokes = null, maxPoints = null } = {}) {
   if (!Array.isArray(raw)) {
@@ -122,6 +143,12 @@ export function parseStrokes(raw, { maxStrokes = null, maxPoints = null } = {}) 
     }
     if (xs.length !== ys.length) {
       throw new DrawingError(`stroke ${index}: ${xs.length} x values but ${ys.length} y values`);
+    }
+    if (stroke.length === 3 && !isTimestampList(stroke[2], xs.length)) {
+      throw new DrawingError(
+        `stroke ${index}: the third list must be timestamps, one per point and never decreasing` +
+          " (send a stroke as [[x...], [y...]], not as [x, y] pairs)",
+      );
     }
     totalPoints += xs.length;
     if (maxPoints !== null && totalPoints > maxPoints) {
