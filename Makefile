@@ -24,6 +24,7 @@ VENDOR := webapp/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 TFJS := node_modules/@tensorflow/tfjs/dist
 TFJS_WASM := node_modules/@tensorflow/tfjs-backend-wasm/dist
+SWAGGER_UI := node_modules/swagger-ui-dist
 
 .PHONY: setup chromium postgres data train export retrain rollback run dev test test-fast e2e screenshots bench clean
 
@@ -48,8 +49,10 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 	cp $(TFJS)/tf.es2017.min.js $(TFJS_WASM)/tf-backend-wasm.es2017.min.js $(VENDOR)/
 	cp $(TFJS_WASM)/tfjs-backend-wasm.wasm $(TFJS_WASM)/tfjs-backend-wasm-simd.wasm \
 	   $(TFJS_WASM)/tfjs-backend-wasm-threaded-simd.wasm $(VENDOR)/
+	# Swagger UI renders the API's contract on /api/docs, from here too (offline, under the CSP).
+	cp $(SWAGGER_UI)/swagger-ui-bundle.js $(SWAGGER_UI)/swagger-ui.css $(VENDOR)/
 	# Compressed once here so the server sends gzip without spending CPU per request.
-	gzip -9 -k -f $(VENDOR)/*.js $(VENDOR)/*.wasm
+	gzip -9 -k -f $(VENDOR)/*.js $(VENDOR)/*.wasm $(VENDOR)/*.css
 	touch $@
 
 # Browser tests drive Debian's Chromium: Playwright cannot download browsers here.

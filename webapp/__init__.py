@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
-    from webapp import api, cli, compression, pages, predictor, security, store
+    from webapp import api, cli, compression, contract, pages, predictor, security, store
 
     # Fail fast: a server whose model does not match its code would guess wrongly for everyone.
     predictor.init_app(app)
@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     cli.init_app(app)
     api.init_app(app)
+    contract.init_app(app)
     app.register_blueprint(pages.bp)
     from webapp import review  # Review and gallery (webapp/review.py); after db, which creates the table.
 

@@ -1,14 +1,15 @@
 """The JSON API: predict, contribute a drawing, counts, the served models' metadata and health.
 
-Each view reads its input through ``validation`` (which raises ``RequestError`` with the
-status to answer), then does one thing. Every error under /api/ is answered as JSON
+Each view validates its input against the request models of ``webapp/schemas.py`` through
+``contract.validated``, applies the rules no schema can express (``validation``), then does
+one thing; ``contract.operation`` documents it in /api/openapi.json. Every refusal raises
+``RequestError`` with the status to answer, and every error under /api/ is answered as JSON
 ``{"error": "..."}`` by the handlers registered in ``init_app``; docs/api.md lists them.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,30 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from preprocessing import decision
 from preprocessing.model_metadata import MetadataError
-from webapp import security
+from webapp import contract, security
+from webapp.contract import (
+    BAD_REQUEST,
+    NOT_JSON,
+    STORE_UNAVAILABLE,
+    TOO_LARGE,
+    UNKNOWN_SET,
+    Answer,
+    Explainer,
+    operation,
+    raised_by,
+    refused,
+    validated,
+)
+from webapp.schemas import (
+    BatchCreated,
+    Created,
+    DrawingStats,
+    Health,
+    ModelMetadata,
+    ModelSets,
+    PredictAnswer,
+    RequestModels,
+)
 from webapp.predictor import PredictorError, ServedModel, UnknownModel, current_model, get_registry
 from webapp.store import (
     Contribution,
@@ -48,18 +72,18 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 JSON_TYPE = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 DATABASE_BUSY_RETRY_SECONDS = 1
-# An Idempotency-Key is the client's own token for one donation (a UUID, say): printable, short.
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"[!-~]{1,128}")
 
 
-def _requested_set(payload: dict[str, Any] | None = None) -> str | None:
-    """The model set a request names: ``"set"`` in its JSON, else ``?set=`` or a form field; None for the default."""
-    name = payload.get("set") if payload is not None else None
-    if name is None:
-        name = request.args.get("set") or (request.form.get("set") if request.mimetype in FORM_TYPES else None)
-    if name is not None and not isinstance(name, str):
-        raise RequestError('"set" must be the name of a model set')
-    return name or None
+def _explain_set(_raw: Any) -> str:
+    """Why a requested set was refused (it is not a string)."""
+    return '"set" must be the name of a model set'
+
+
+def _requested_set(named: str | None = None) -> str | None:
+    """The model set a request names: ``"set"`` in its JSON (``named``), else ``?set=``; None for the default."""
+    if named is None:
+        named = validated(contract.current_models().set_query, request.args.to_dict()).set
+    return named or None
 
 
 def _metadata(set_name: str | None = None) -> dict[str, Any]:
@@ -82,24 +106,35 @@ def _predict_input() -> tuple[np.ndarray, tuple[float, int] | None, str | None]:
     measured on the strokes as sent, before normalisation scales every drawing to one size.
     """
     image_limits = ImageLimits.from_config(current_app.config)
+    models = contract.current_models()
     if request.mimetype in FORM_TYPES:
-        set_name = _requested_set()
         upload = request.files.get("image")
         if upload is not None:
-            return image_bitmap(upload.read(), image_limits), None, set_name
-        if "image" not in request.form:
-            raise RequestError('send the image in the form field "image"')
-        return image_bitmap(decode_base64_image(request.form["image"]), image_limits), None, set_name
+            return image_bitmap(upload.read(), image_limits), None, _requested_set(request.form.get("set"))
+        form = validated(models.predict_form, request.form.to_dict(),
+                         {"image": lambda _raw: 'send the image in the form field "image"'})
+        return image_bitmap(decode_base64_image(form.image), image_limits), None, _requested_set(form.set)
     if request.mimetype != JSON_TYPE:
         raise UnsupportedMediaType(f"send {JSON_TYPE} (strokes or image) or a form with an image field")
     payload = _json_payload()
-    set_name = _requested_set(payload)
-    if ("strokes" in payload) == ("image" in payload):
-        raise RequestError('send either "strokes" or "image"')
-    if "strokes" in payload:
+    body = validated(models.predict, payload, {**_drawing_explainers(), "set": _explain_set})
+    set_name = _requested_set(body.set)
+    if "strokes" in body.model_fields_set:
+        # The raw strokes: the model checked their shape, parse_drawing checks what no schema can.
         strokes = parse_drawing(payload["strokes"], DrawingLimits.from_config(current_app.config))
         return strokes_bitmap(strokes), stroke_extent(strokes), set_name
-    return image_bitmap(decode_base64_image(payload["image"]), image_limits), None, set_name
+    return image_bitmap(decode_base64_image(body.image), image_limits), None, set_name
+
+
+def _drawing_explainers() -> dict[str, Explainer]:
+    """Today's sentences for a drawing's refused fields, from the rules that hold them (``validation``)."""
+    limits = DrawingLimits.from_config(current_app.config)
+    categories = contract.current_limits().categories
+    return {
+        "label": raised_by(lambda raw: check_label(raw, categories)),
+        "strokes": raised_by(lambda raw: parse_drawing(raw, limits)),
+        "image": raised_by(decode_base64_image),
+    }
 
 
 def stroke_extent(strokes: list[np.ndarray]) -> tuple[float, int]:
@@ -120,6 +155,10 @@ def _model_answer(model: ServedModel) -> dict[str, str]:
 
 
 @bp.post("/predict")
+@operation({200: Answer("the decision and every output's probability", PredictAnswer), 400: BAD_REQUEST,
+            404: UNKNOWN_SET, 413: TOO_LARGE, 415: NOT_JSON,
+            503: refused("the Python model cannot be loaded on this server")},
+           body="predict", form="predict_form", query="set_query")
 def predict() -> dict[str, Any]:
     """Classify one drawing: the label (null for "none of these" or too small), the state, every output's probability."""
     bitmap, size, set_name = _predict_input()
@@ -162,32 +201,29 @@ def _rate_limited() -> Response | None:
 
 def _idempotency_key() -> str | None:
     """The request's Idempotency-Key header, checked, or None."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY_PATTERN.fullmatch(key):
-        raise RequestError("Idempotency-Key must be 1 to 128 printable ASCII characters")
-    return key
+    sent = {name: value for name, value in request.headers.items() if name.lower() == "idempotency-key"}
+    headers = validated(contract.current_models().idempotency, sent,
+                        {"Idempotency-Key": lambda _raw: "Idempotency-Key must be 1 to 128 printable ASCII characters"})
+    return headers.idempotency_key
 
 
 def _contribution(item: Any) -> Contribution:
     """One drawing of a contribution request, checked, rendered and guessed at."""
     config = current_app.config
-    if not isinstance(item, dict):
-        raise RequestError('a drawing must be an object with "label" and "strokes"')
+    drawing = _checked_drawing(item)
     metadata = _metadata()
-    label = check_label(item.get("label"), metadata["categories"])
-    strokes = parse_drawing(item.get("strokes"), DrawingLimits.from_config(config))
+    # The raw strokes: the model checked their shape, parse_drawing checks what no schema can.
+    strokes = parse_drawing(item["strokes"], DrawingLimits.from_config(config))
     refuse_too_small(strokes, metadata)
     bitmap = strokes_bitmap(strokes)
     upload = upload_type = None
-    if item.get("image") is not None:
-        upload = decode_base64_image(item["image"])
+    if drawing.image is not None:
+        upload = decode_base64_image(drawing.image)
         image_bitmap(upload, ImageLimits.from_config(config))  # Stored only if it decodes and shows a drawing.
         upload_type = sniff_image_type(upload)
     guess, guess_probability, model_version = _guess(bitmap)
     return Contribution(
-        label=label,
+        label=drawing.label,
         strokes=strokes,
         bitmap=bitmap,
         model_version=model_version,
@@ -200,25 +236,50 @@ def _contribution(item: Any) -> Contribution:
     )
 
 
-def _batch(payload: dict[str, Any]) -> list[Contribution]:
-    """The drawings of a ``{"drawings": [...]}`` batch, every one checked before any is stored."""
-    items = payload["drawings"]
-    most = int(current_app.config["MAX_BATCH_DRAWINGS"])
-    if not isinstance(items, list) or not 1 <= len(items) <= most:
-        raise RequestError(f'"drawings" must be a list of 1 to {most} drawings')
-    contributions = []
+def _checked_drawing(item: Any) -> Any:
+    """One drawing validated by the Drawing model (``schemas``), with today's sentences."""
+    if not isinstance(item, dict):
+        raise RequestError('a drawing must be an object with "label" and "strokes"')
+    return validated(contract.current_models().drawing, item, _drawing_explainers())
+
+
+def _each_drawing(items: list[Any], check: Any) -> list[Any]:
+    """``check`` applied to every drawing of a batch in order; a refusal says which drawing it was."""
+    checked = []
     for index, item in enumerate(items):
         try:
-            contributions.append(_contribution(item))
+            checked.append(check(item))
         except RequestError as error:
             # Keep the status (400, 415...) and say which drawing it was.
             located = RequestError(f"drawings[{index}]: {error}")
             located.status = error.status
             raise located from error
-    return contributions
+    return checked
+
+
+def _explain_batch(items: Any) -> None:
+    """Why a batch was refused: the list itself, or its first refused drawing."""
+    most = int(current_app.config["MAX_BATCH_DRAWINGS"])
+    if not isinstance(items, list) or not 1 <= len(items) <= most:
+        raise RequestError(f'"drawings" must be a list of 1 to {most} drawings')
+    _each_drawing(items, _checked_drawing)
+
+
+def _batch(payload: dict[str, Any]) -> list[Contribution]:
+    """The drawings of a ``{"drawings": [...]}`` batch, every one checked before any is stored."""
+    validated(contract.current_models().batch, payload, {"drawings": _explain_batch})
+    return _each_drawing(payload["drawings"], _contribution)
 
 
 @bp.post("/drawings")
+@operation({200: Answer("an Idempotency-Key already used for the same drawing(s): the first answer's ids, nothing "
+                        "stored", (Created, BatchCreated)),
+            201: Answer("stored: {\"id\"} for one drawing, {\"ids\"} in the order sent for a batch",
+                        (Created, BatchCreated)),
+            400: BAD_REQUEST, 413: TOO_LARGE, 415: NOT_JSON,
+            422: refused("the Idempotency-Key was already used for other drawings"),
+            429: refused("too many contributions from this address", "Retry-After"), 503: STORE_UNAVAILABLE},
+           body=("drawing", "batch"), headers="idempotency")
 def create_drawing() -> tuple[dict[str, Any], int] | Response:
     """Store one labelled drawing (201 ``{"id"}``) or a batch of up to 12 in one transaction (201 ``{"ids"}``).
 
@@ -241,6 +302,7 @@ def create_drawing() -> tuple[dict[str, Any], int] | Response:
 
 
 @bp.get("/drawings/stats")
+@operation({200: Answer("the counts", DrawingStats), 503: STORE_UNAVAILABLE})
 def drawing_stats() -> dict[str, Any]:
     """How many drawings are stored, in total and per label (every category, zeros included)."""
     by_label = counts_by_label(_metadata()["categories"])
@@ -253,6 +315,9 @@ def _files_url(model: ServedModel) -> str:
 
 
 @bp.get("/model")
+@operation({200: Answer("the metadata", ModelMetadata, headers=("ETag",)),
+            304: Answer("If-None-Match named the current version", None, ()), 404: UNKNOWN_SET},
+           query="set_query")
 def model_metadata() -> Response:
     """The current metadata.json of ``?set=`` (the default set when absent) plus ``files_url``; ETag = version.
 
@@ -267,6 +332,7 @@ def model_metadata() -> Response:
 
 
 @bp.get("/models")
+@operation({200: Answer("the served sets", ModelSets)})
 def models() -> dict[str, Any]:
     """Every served model set with its title, current version and categories; the default set's name."""
     registry = get_registry()
@@ -279,6 +345,7 @@ def models() -> dict[str, Any]:
 
 
 @bp.get("/health")
+@operation({200: Answer("the server is up", Health), 503: STORE_UNAVAILABLE})
 def health() -> dict[str, Any]:
     """Liveness: the model version the app serves and the number of stored drawings."""
     return {"status": "ok", "model": _metadata()["version"], "drawings": count_drawings()}

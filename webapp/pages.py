@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
 from werkzeug.exceptions import NotFound
 
+from webapp.contract import Answer, operation, refused
 from webapp.predictor import UnknownModel, get_registry
 
 bp = Blueprint("pages", __name__)
@@ -59,6 +60,9 @@ def play() -> str:
 
 
 @bp.get("/models/<set_name>/<version>/<filename>")
+@operation({200: Answer("the file (model.json and metadata.json are JSON, the rest bytes)", None,
+                        ("application/json", "application/octet-stream")),
+            404: refused("no such set, version or file")})
 def model_file(set_name: str, version: str, filename: str) -> Response:
     """A file of one served version (model.json, shards, metadata.json, model.keras), cached for good.
 

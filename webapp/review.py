@@ -15,14 +15,16 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request, url_for
 
-from webapp import api, auth, store
-from webapp.validation import RequestError
+from webapp import api, auth, contract, store
+from webapp.contract import BAD_REQUEST, REVIEW_OFF, TOO_MANY_FAILURES, UNAUTHORIZED, Answer, operation, validated
+from webapp.schemas import LARGEST_ID, REVIEW_STATUSES, GalleryPage, ReviewDecided, ReviewQueue
+from webapp.validation import RequestError, whole_number_sentence
 
 bp = Blueprint("review", __name__)
 
-REVIEW_STATUSES = ("approved", "rejected")  # What a moderator may set; "pending" is only where drawings start.
 PNG_TYPE = "image/png"
-LARGEST_ID = 2**63 - 1  # Database integers are 64-bit; a larger id cannot exist and would not even bind.
+# Who may call what: review needs a moderator's token; the PNG takes one to show unapproved drawings.
+REVIEW_REFUSALS = {401: UNAUTHORIZED, 404: REVIEW_OFF, 429: TOO_MANY_FAILURES}
 
 
 def _categories() -> list[str]:
@@ -31,25 +33,18 @@ def _categories() -> list[str]:
     return list(api._metadata()["categories"])
 
 
-def _count_argument(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    """A non-negative whole-number query argument within bounds; RequestError otherwise."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    # Any more digits than the largest id has could only be an attack on int().
-    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(LARGEST_ID)):
-        raise RequestError(f"{name} must be a whole number")
-    value = int(raw)
-    maximum = LARGEST_ID if maximum is None else maximum
-    if not minimum <= value <= maximum:
-        raise RequestError(f"{name} must be between {minimum} and {maximum}")
-    return value
+def _paging_explainers(**minimums: int) -> dict[str, contract.Explainer]:
+    """Today's sentences for refused paging arguments (``limit`` and those named, with their minimum)."""
+    largest_page = int(current_app.config["REVIEW_MAX_PAGE_SIZE"])
+    explain = {"limit": lambda raw: whole_number_sentence("limit", raw, 1, largest_page)}
+    for name, minimum in minimums.items():
+        explain[name] = lambda raw, name=name, minimum=minimum: whole_number_sentence(name, raw, minimum, LARGEST_ID)
+    return explain
 
 
-def _page_size() -> int:
-    """The ``limit`` query argument: how many drawings one page holds."""
-    config = current_app.config
-    return _count_argument("limit", int(config["REVIEW_PAGE_SIZE"]), 1, int(config["REVIEW_MAX_PAGE_SIZE"]))
+def _page_size(limit: int | None) -> int:
+    """How many drawings one page holds: ``?limit=`` or the configured default."""
+    return int(current_app.config["REVIEW_PAGE_SIZE"]) if limit is None else limit
 
 
 def _image_url(drawing_id: int) -> str:
@@ -83,11 +78,14 @@ def _gallery_item(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/api/review")
+@operation({200: Answer("a page of the queue", ReviewQueue), 400: BAD_REQUEST, **REVIEW_REFUSALS},
+           query="review_query", security="required")
 def review_queue() -> dict[str, Any]:
     """A page of pending drawings, disagreements with the model first; ``next`` is the following page's offset, ``pending`` the queue's length."""
     auth.require_reviewer()
-    limit = _page_size()
-    offset = _count_argument("offset", 0, 0)
+    query = validated(contract.current_models().review_query, request.args.to_dict(), _paging_explainers(offset=0))
+    limit = _page_size(query.limit)
+    offset = query.offset or 0
     # One extra row says whether another page exists without counting the whole queue.
     rows = store.review_queue(limit + 1, offset)
     return {
@@ -101,30 +99,30 @@ def _review_request(payload: Any) -> tuple[list[int], str]:
     """The ids and status of a POST /api/review body; RequestError for anything else."""
     if not isinstance(payload, dict):
         raise RequestError('send a JSON object {"ids": [...], "status": "approved" | "rejected"}')
-    status = payload.get("status")
-    if status not in REVIEW_STATUSES:
-        raise RequestError(f'"status" must be one of {", ".join(REVIEW_STATUSES)}')
-    ids = payload.get("ids")
-    if not isinstance(ids, list) or not ids:
-        raise RequestError('"ids" must be a non-empty list of drawing ids')
-    maximum = int(current_app.config["REVIEW_MAX_PAGE_SIZE"])
-    if len(ids) > maximum:
-        raise RequestError(f"at most {maximum} ids per request")
-    # bool is an int in Python, and JSON true is no drawing id.
-    if not all(
-        isinstance(drawing_id, int) and not isinstance(drawing_id, bool) and 0 < drawing_id <= LARGEST_ID
-        for drawing_id in ids
-    ):
-        raise RequestError('"ids" must hold positive whole numbers')
-    unique = list(dict.fromkeys(ids))
+    decision = validated(contract.current_models().review_decision, payload,
+                         {"status": lambda _raw: f'"status" must be one of {", ".join(REVIEW_STATUSES)}',
+                          "ids": _explain_ids})
+    unique = list(dict.fromkeys(decision.ids))
     missing = [drawing_id for drawing_id in unique if store.get_drawing(drawing_id) is None]
     if missing:
         shown = ", ".join(str(drawing_id) for drawing_id in missing[:10])
         raise RequestError(f"no drawing with id {shown}; nothing was changed")
-    return unique, status
+    return unique, decision.status
+
+
+def _explain_ids(ids: Any) -> str:
+    """Why a list of ids was refused."""
+    if not isinstance(ids, list) or not ids:
+        return '"ids" must be a non-empty list of drawing ids'
+    maximum = int(current_app.config["REVIEW_MAX_PAGE_SIZE"])
+    if len(ids) > maximum:
+        return f"at most {maximum} ids per request"
+    return '"ids" must hold positive whole numbers'
 
 
 @bp.post("/api/review")
+@operation({200: Answer("what changed", ReviewDecided), 400: BAD_REQUEST, **REVIEW_REFUSALS},
+           body="review_decision", security="required")
 def review_decide() -> dict[str, Any]:
     """Approve or reject many drawings at once, recorded with the reviewer's name."""
     reviewer = auth.require_reviewer()
@@ -134,14 +132,14 @@ def review_decide() -> dict[str, Any]:
 
 
 @bp.get("/api/gallery")
+@operation({200: Answer("a page of approved drawings", GalleryPage), 400: BAD_REQUEST}, query="gallery_query")
 def gallery() -> dict[str, Any]:
     """Approved drawings of one category, newest first; ``next`` is the ``before`` of the following page."""
-    label = request.args.get("label")
     categories = _categories()
-    if label not in categories:
-        raise RequestError(f"label must be one of: {', '.join(categories)}")
-    limit = _page_size()
-    before = _count_argument("before", 0, 1) or None
+    query = validated(contract.current_models().gallery_query, request.args.to_dict(),
+                      {"label": lambda _raw: f"label must be one of: {', '.join(categories)}",
+                       **_paging_explainers(before=1)})
+    label, limit, before = query.label, _page_size(query.limit), query.before
     rows = store.gallery(label, before, limit + 1)
     page = rows[:limit]
     return {
@@ -154,6 +152,9 @@ def gallery() -> dict[str, Any]:
 # The converter's bounds make an id no drawing can have (0, or past the database's 64-bit
 # integers) an unmatched URL, so a 404, before the store is asked.
 @bp.get(f"/api/drawings/<int(min=1, max={LARGEST_ID}):drawing_id>.png")
+@operation({200: Answer("the 28x28 PNG, white ink on black", None, (PNG_TYPE,)),
+            401: UNAUTHORIZED, 404: contract.refused("no such drawing, or not approved and no admin token"),
+            429: TOO_MANY_FAILURES}, security="optional")
 def drawing_image(drawing_id: int) -> Response:
     """A drawing's 28x28 PNG: public once approved; pending or rejected only with a valid admin token, else 404."""
     reviewer = auth.optional_reviewer()

@@ -128,6 +128,13 @@ def check_label(value: Any, categories: Sequence[str]) -> str:
     return value
 
 
+def whole_number_sentence(name: str, raw: Any, minimum: int, maximum: int) -> str:
+    """Why a query argument was refused: it is not a whole number, or it is one out of bounds."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        return f"{name} must be between {minimum} and {maximum}"
+    return f"{name} must be a whole number"
+
+
 def parse_drawing(raw: Any, limits: DrawingLimits) -> list[Stroke]:
     """Check a JSON drawing against the limits; return its non-empty strokes as (n, 2) arrays."""
     try:
