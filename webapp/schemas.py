@@ -24,6 +24,9 @@ IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,128}$"  # The client's own token for one do
 REVIEW_STATUSES = ("approved", "rejected")  # What a moderator may set; "pending" is only where drawings start.
 PREDICT_STATES = ("named", "unsure", "other", "too-small")  # preprocessing.decision's states.
 EITHER_STROKES_OR_IMAGE = 'send either "strokes" or "image"'
+# An outline square in canvas pixels: the documents' example drawing (Swagger UI shows it,
+# and schemathesis sends it, so the fuzzer also reaches what happens after validation).
+EXAMPLE_STROKES = [[[10, 200, 200, 10, 10], [10, 10, 200, 200, 10]]]
 
 DrawingId = Annotated[int, Field(ge=1, le=LARGEST_ID)]  # Lax: query strings; JSON bodies add Strict().
 SetName = Annotated[str, Field(description="a model set served from MODEL_DIR (GET /api/models lists them); "
@@ -48,6 +51,7 @@ def _strokes_or_image(schema: dict[str, Any]) -> None:
     """Say in the schema what PredictRequest's validator checks: strokes or image, exactly one."""
     _without_null_defaults(schema)
     schema["oneOf"] = [{"required": ["strokes"]}, {"required": ["image"]}]
+    schema["examples"] = [{"strokes": EXAMPLE_STROKES}]
 
 
 @dataclass(frozen=True)
@@ -131,8 +135,12 @@ def request_models(limits: ContractLimits) -> RequestModels:
 
         set: SetName | None = None
 
+    example = {"label": limits.categories[0], "strokes": EXAMPLE_STROKES}
+
     class Drawing(BaseModel):
         """One labelled drawing to store."""
+
+        model_config = ConfigDict(json_schema_extra={"examples": [example]})
 
         label: Label = Field(description="one of the served model's categories, exact string")
         strokes: Strokes
@@ -143,6 +151,8 @@ def request_models(limits: ContractLimits) -> RequestModels:
 
     class DrawingBatch(BaseModel):
         """Up to MAX_BATCH_DRAWINGS drawings stored together, in one transaction, or none."""
+
+        model_config = ConfigDict(json_schema_extra={"examples": [{"drawings": [example, example]}]})
 
         drawings: Annotated[list[Drawing], Field(min_length=1, max_length=limits.max_batch_drawings)]
 
