@@ -10,7 +10,8 @@ one thing; ``contract.operation`` documents it in /api/openapi.json. Every refus
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
@@ -40,7 +41,6 @@ from webapp.schemas import (
     ModelMetadata,
     ModelSets,
     PredictAnswer,
-    RequestModels,
 )
 from webapp.predictor import PredictorError, ServedModel, UnknownModel, current_model, get_registry
 from webapp.store import (
@@ -72,6 +72,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 JSON_TYPE = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 DATABASE_BUSY_RETRY_SECONDS = 1
+Checked = TypeVar("Checked")
 
 
 def _explain_set(_raw: Any) -> str:
@@ -237,13 +238,17 @@ def _contribution(item: Any) -> Contribution:
 
 
 def _checked_drawing(item: Any) -> Any:
-    """One drawing validated by the Drawing model (``schemas``), with today's sentences."""
+    """One drawing validated by the Drawing model (``schemas``), with today's sentences.
+
+    The model class is built at run time for the app's limits, hence ``Any``: it has ``label``,
+    ``strokes`` and ``image``.
+    """
     if not isinstance(item, dict):
         raise RequestError('a drawing must be an object with "label" and "strokes"')
     return validated(contract.current_models().drawing, item, _drawing_explainers())
 
 
-def _each_drawing(items: list[Any], check: Any) -> list[Any]:
+def _each_drawing(items: list[Any], check: Callable[[Any], Checked]) -> list[Checked]:
     """``check`` applied to every drawing of a batch in order; a refusal says which drawing it was."""
     checked = []
     for index, item in enumerate(items):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from apispec import APISpec
@@ -86,7 +86,6 @@ class Operation:
     query: str | None = None
     headers: str | None = None
     security: str | None = None  # "required", "optional" or None.
-    tags: tuple[str, ...] = field(default=())
 
 
 def operation(answers: Mapping[int, Answer], **declared: Any) -> Callable[[Callable], Callable]:
@@ -295,10 +294,12 @@ def openapi_json() -> Response:
     """This API's OpenAPI 3.1 document, generated from the code (it follows the configured limits and the served model)."""
     cache = current_app.extensions.setdefault("doodles.openapi", {})
     limits = current_limits()
-    if limits not in cache:
-        cache.clear()  # One document at a time: a new model or configuration replaces the old one.
-        cache[limits] = openapi_document(current_app._get_current_object(), limits)  # type: ignore[attr-defined]
-    return jsonify(cache[limits])
+    document = cache.get(limits)
+    if document is None:
+        document = openapi_document(current_app._get_current_object(), limits)  # type: ignore[attr-defined]
+        cache.clear()  # One document at a time: a newly promoted model replaces the old one.
+        cache[limits] = document
+    return jsonify(document)
 
 
 @bp.get("/api/docs")

@@ -89,7 +89,7 @@ class RequestModels:
     gallery_query: type[BaseModel]
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)  # A few configurations (tests) and promoted models.
 def request_models(limits: ContractLimits) -> RequestModels:
     """Build the request models for these limits (cached: one build per categories and configuration)."""
     Coordinate = Annotated[float, Strict(), Field(ge=-limits.max_coordinate, le=limits.max_coordinate)]
