@@ -82,11 +82,11 @@ def totals(verdicts: Sequence[Verdict]) -> dict[str, Any]:
 
 def table(verdicts: Sequence[Verdict]) -> str:
     """One line per doodle (wrong ones marked), then the totals: what a person reads to see which were missed."""
-    lines = [f"{'drawing':<16} {'answer':<15} {'p(top)':>6} {'p(other)':>8}"]
+    lines = [f"{'drawing':<16} {'answer':<15} {'':<5} {'p(top)':>6} {'p(other)':>8}"]
     for item in verdicts:
         other = "-" if item.other is None else f"{item.other:.2f}"
-        mark = "" if item.right else "   <- wrong"
-        lines.append(f"{item.name:<16} {item.verdict:<15} {item.probability:>6.2f} {other:>8}{mark}")
+        mark = "" if item.right else "WRONG"
+        lines.append(f"{item.name:<16} {item.verdict:<15} {mark:<5} {item.probability:>6.2f} {other:>8}")
     summary = totals(verdicts)
     lines.append(f"not accessories answered 'none of these': {summary['not_accessories_rejected']} of "
                  f"{summary['not_accessories']} (target >= {REQUIRED_REJECTION:.0%})")
