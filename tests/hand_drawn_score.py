@@ -1,7 +1,8 @@
 """Score a model offline on the hand-drawn doodles, as /api/predict would answer them.
 
 Usage: ``python -m tests.hand_drawn_score --model-dir served --set accessories`` (the served
-version), or ``python -m tests.hand_drawn_score --run models/default`` (a training run folder).
+version), or ``python -m tests.hand_drawn_score --run models/default [--run runs/other ...]``
+(training run folders, before export; the last lines compare them).
 
 Each doodle goes through the server's own strokes path (``preprocessing.strokes``), the
 model's Keras file and the decision rule (``preprocessing.decision``) with the model's
@@ -171,25 +172,33 @@ def report(model: ScoredModel) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the per-doodle table and the totals; exit 0 whether or not the targets are met."""
+    """Print each model's per-doodle table and totals (and a summary line per model); exit 0 whether or not targets are met."""
     parser = argparse.ArgumentParser(prog="python -m tests.hand_drawn_score", description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", default="served", help="served models folder (default: served)")
     parser.add_argument("--set", default=served.DEFAULT_SET, help="model set (default: %(default)s)")
     parser.add_argument("--version", help="a served version (default: the set's CURRENT one)")
-    parser.add_argument("--run", type=Path, help="score a training run folder (model.keras + model_card.json) instead")
+    parser.add_argument("--run", type=Path, action="append",
+                        help="score a training run folder (model.keras + model_card.json) instead; repeat to compare")
     parser.add_argument("--json", type=Path, help="also write the verdicts and totals to this JSON file")
     args = parser.parse_args(argv)
     # TensorFlow's start-up chatter would bury the table.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        result = score_run(args.run) if args.run else score(args.model_dir, args.set, args.version)
-    except (ValueError, OSError) as error:
+        results = [score_run(run) for run in args.run] if args.run else [score(args.model_dir, args.set, args.version)]
+    except (ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"model: {result['model']}")
-    print(result["table"])
+    for result in results:
+        print(f"model: {result['model']}")
+        print(result["table"], end="\n\n")
+    for result in results:
+        summary = result["totals"]
+        print(f"{result['model']}: 'none of these' {summary['not_accessories_rejected']}/{summary['not_accessories']}, "
+              f"accessories named {summary['accessories_named']}/{summary['accessories']}, "
+              f"targets {'met' if summary['meets_targets'] else 'missed'}")
     if args.json:
-        args.json.write_text(json.dumps({key: value for key, value in result.items() if key != "table"}, indent=2) + "\n")
+        plain = [{key: value for key, value in result.items() if key != "table"} for result in results]
+        args.json.write_text(json.dumps(plain if len(plain) > 1 else plain[0], indent=2) + "\n")
     return 0
 
 
