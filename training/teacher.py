@@ -48,7 +48,7 @@ def indices(names: list[str] | tuple[str, ...]) -> list[int]:
     return [position[name] for name in names]
 
 
-def build_network():
+def build_network(name: str = "doodlenet"):
     """DoodleNet's layers, untrained: the same shapes, names and activations as its model.json."""
     import keras
     from keras import layers
@@ -59,20 +59,20 @@ def build_network():
     x = bitmap
     for block, filters in enumerate((16, 32, 64)):
         for repeat in range(2):
-            name = "conv2d" if block == repeat == 0 else f"conv2d_{2 * block + repeat}"
-            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=name)(x)
+            layer_name = "conv2d" if block == repeat == 0 else f"conv2d_{2 * block + repeat}"
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=layer_name)(x)
         x = layers.MaxPooling2D(2, name="max_pooling2d" + (f"_{block}" if block else ""))(x)
     x = layers.Dropout(0.1, name="dropout")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(512, activation="tanh", name="dense")(x)
     outputs = layers.Dense(len(categories()), activation="softmax", name="probabilities")(x)
-    return keras.Model(bitmap, outputs, name="doodlenet")
+    return keras.Model(bitmap, outputs, name=name)
 
 
-def load(folder: Path = DOODLENET_DIR):
+def load(folder: Path = DOODLENET_DIR, name: str = "doodlenet"):
     """The trained teacher as a Keras 3 model (weights read from its TF.js shard)."""
     topology = json.loads((folder / TOPOLOGY_FILE).read_text())
-    model = build_network()
+    model = build_network(name)
     arrays = []
     for group in topology["weightsManifest"]:
         buffer = b"".join((folder / path).read_bytes() for path in group["paths"])
@@ -88,3 +88,30 @@ def load(folder: Path = DOODLENET_DIR):
     # Layers with weights, in model order, are the manifest's order (kernel, bias each).
     model.set_weights(arrays)
     return model
+
+
+def output_order(named: list[str] | tuple[str, ...]) -> list[int]:
+    """The teacher's outputs with a set's categories first (in the set's order), then the rest.
+
+    A student learns in this order, so its first outputs are the set's categories and the
+    rest sum into "none of these", the layout ``training.model.group_other`` expects.
+    """
+    first = indices(named)
+    chosen = set(first)
+    return first + [index for index in range(len(categories())) if index not in chosen]
+
+
+def kind_positions(named: list[str] | tuple[str, ...], other_names: list[str]) -> np.ndarray:
+    """For each negative category of a dataset, its output in ``output_order(named)``."""
+    position = {categories()[index]: place for place, index in enumerate(output_order(named))}
+    missing = [name for name in other_names if name not in position]
+    if missing:
+        raise ValueError(f"the teacher has no output for {', '.join(missing[:5])}")
+    return np.asarray([position[name] for name in other_names], dtype=np.int64)
+
+
+def reorder_outputs(network, order: list[int]) -> None:
+    """Permute the final Dense layer's units in place so output i is the teacher's ``order[i]``."""
+    layer = network.get_layer("probabilities")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel[:, order], bias[order]])
