@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from webapp.predictor import UnknownModel, get_registry
 
 logger = logging.getLogger(__name__)
 TOP = 3  # Guesses kept per contribution: enough to see what else a drawing could be.
+_missing_reported: set[tuple[Path, str]] = set()  # (MODEL_DIR, set) already reported as having no reference.
 
 
 def top_guesses(probabilities: Mapping[str, float], count: int = TOP) -> list[dict[str, Any]]:
@@ -56,7 +58,10 @@ def opinion(bitmap: np.ndarray, label: str, categories: Sequence[str],
             raise ValueError(f"the served set {set_name!r} is not a reference model (no \"role\": \"reference\")")
         guesses = top_guesses(registry.predictor(model).probabilities(bitmap))
     except UnknownModel:
-        logger.warning("No reference opinion stored: MODEL_DIR has no set %r (python -m export reference)", set_name)
+        # A deployment without a reference is a choice, not a fault: say so once, not per drawing.
+        if (registry.root, set_name) not in _missing_reported:
+            _missing_reported.add((registry.root, set_name))
+            logger.warning("No reference opinions: MODEL_DIR has no set %r (python -m export reference)", set_name)
         return None, None
     except Exception:
         logger.exception("No reference opinion stored with a contribution: the reference model could not run")
