@@ -16,8 +16,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from preprocessing import decision
-from preprocessing.model_metadata import MetadataError
-from webapp import security
+from preprocessing.model_metadata import MetadataError, is_reference
+from webapp import reference, security
 from webapp.predictor import PredictorError, ServedModel, UnknownModel, current_model, get_registry
 from webapp.store import (
     Contribution,
@@ -33,10 +33,12 @@ from webapp.validation import (
     RequestError,
     UnsupportedMediaType,
     check_label,
+    check_name,
     decode_base64_image,
     drawing_bitmap,
     image_bitmap,
     json_object,
+    other_label,
     parse_drawing,
     sniff_image_type,
     strokes_bitmap,
@@ -59,6 +61,9 @@ def _requested_set(payload: dict[str, Any] | None = None) -> str | None:
         name = request.args.get("set") or (request.form.get("set") if request.mimetype in FORM_TYPES else None)
     if name is not None and not isinstance(name, str):
         raise RequestError('"set" must be the name of a model set')
+    if name and is_reference(current_model(name).metadata):
+        # A reference model serves review, not people: as far as they can tell, there is no such set.
+        raise UnknownModel(f"unknown model set {name!r}")
     return name or None
 
 
@@ -176,7 +181,9 @@ def _contribution(item: Any) -> Contribution:
     if not isinstance(item, dict):
         raise RequestError('a drawing must be an object with "label" and "strokes"')
     metadata = _metadata()
-    label = check_label(item.get("label"), metadata["categories"])
+    other = other_label(metadata)
+    label = check_label(item.get("label"), metadata["categories"], other)
+    name = check_name(item.get("name"), label, other)
     strokes = parse_drawing(item.get("strokes"), DrawingLimits.from_config(config))
     refuse_too_small(strokes, metadata)
     bitmap = strokes_bitmap(strokes)
@@ -186,8 +193,12 @@ def _contribution(item: Any) -> Contribution:
         image_bitmap(upload, ImageLimits.from_config(config))  # Stored only if it decodes and shows a drawing.
         upload_type = sniff_image_type(upload)
     guess, guess_probability, model_version = _guess(bitmap)
+    opinion, doubted = reference.opinion(bitmap, label, metadata["categories"], other)
     return Contribution(
         label=label,
+        name=name,
+        reference=opinion,
+        reference_doubts=doubted,
         strokes=strokes,
         bitmap=bitmap,
         model_version=model_version,
@@ -245,6 +256,12 @@ def drawing_stats() -> dict[str, Any]:
     """How many drawings are stored, in total and per label (every category, zeros included)."""
     by_label = counts_by_label(_metadata()["categories"])
     return {"total": sum(by_label.values()), "by_label": by_label}
+
+
+def contribution_labels(metadata: dict[str, Any]) -> list[str]:
+    """Every label a contribution to this set may have: its categories, then "other" when its model has "none of these"."""
+    other = other_label(metadata)
+    return [*metadata["categories"], *([other] if other is not None else [])]
 
 
 def _files_url(model: ServedModel) -> str:

@@ -1,8 +1,8 @@
 """Review (moderators approve or reject contributions) and the public gallery of approved drawings.
 
 Every contribution starts ``pending``. Moderators, authenticated by ``webapp.auth``, list
-the pending ones (the model's disagreements first) and approve or reject many at once;
-each change is recorded with the reviewer's name. Only approved drawings are ever shown
+the pending ones (doubtful ones first: the model disagrees, or the reference model doubts
+the label) and approve or reject many at once; each change is recorded with the reviewer's name. Only approved drawings are ever shown
 to the public or trained on; rejected ones stay stored. A drawing's PNG is public once
 approved and otherwise answers 404 without a valid token, so nobody learns that a
 pending drawing exists. docs/api.md documents the endpoints.
@@ -25,10 +25,10 @@ PNG_TYPE = "image/png"
 LARGEST_ID = 2**63 - 1  # Database integers are 64-bit; a larger id cannot exist and would not even bind.
 
 
-def _categories() -> list[str]:
-    """The categories the served model names: the only labels a contribution (so a gallery) can have."""
+def _labels() -> list[str]:
+    """The labels a contribution (so a gallery) can have: the served model's categories, and "other" if it has "none of these"."""
     # Through the API's own accessor, so this follows however the API resolves the served model.
-    return list(api._metadata()["categories"])
+    return api.contribution_labels(api._metadata())
 
 
 def _count_argument(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
@@ -67,8 +67,11 @@ def _review_item(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "label": row["label"],
+        "name": row["name"],
         "guess": row["guess"],
         "guess_probability": row["guess_probability"],
+        "reference": row["reference"],
+        "reference_doubts": row["reference_doubts"],
         "status": row["status"],
         "created": row["created"],
         "model_version": row.get("model_version"),
@@ -79,12 +82,13 @@ def _review_item(row: dict[str, Any]) -> dict[str, Any]:
 
 def _gallery_item(row: dict[str, Any]) -> dict[str, Any]:
     """An approved drawing as /api/gallery lists it: nothing about who drew it or what the model guessed."""
-    return {"id": row["id"], "label": row["label"], "created": row["created"], "image_url": _image_url(row["id"])}
+    return {"id": row["id"], "label": row["label"], "name": row["name"], "created": row["created"],
+            "image_url": _image_url(row["id"])}
 
 
 @bp.get("/api/review")
 def review_queue() -> dict[str, Any]:
-    """A page of pending drawings, disagreements with the model first; ``next`` is the following page's offset, ``pending`` the queue's length."""
+    """A page of pending drawings, doubtful ones first; ``next`` is the following page's offset, ``pending`` the queue's length."""
     auth.require_reviewer()
     limit = _page_size()
     offset = _count_argument("offset", 0, 0)
@@ -137,9 +141,9 @@ def review_decide() -> dict[str, Any]:
 def gallery() -> dict[str, Any]:
     """Approved drawings of one category, newest first; ``next`` is the ``before`` of the following page."""
     label = request.args.get("label")
-    categories = _categories()
-    if label not in categories:
-        raise RequestError(f"label must be one of: {', '.join(categories)}")
+    labels = _labels()
+    if label not in labels:
+        raise RequestError(f"label must be one of: {', '.join(labels)}")
     limit = _page_size()
     before = _count_argument("before", 0, 1) or None
     rows = store.gallery(label, before, limit + 1)
