@@ -78,10 +78,12 @@ train: data
 	$(PY) -m training train --arch default --set wardrobe --out $(WARDROBE_RUN_DIR)
 	$(PY) -m training compare $(WARDROBE_RUN_DIR) --set wardrobe --out $(WARDROBE_RUN_DIR)/comparison.md
 
-# A new immutable version in $(MODEL_DIR)/<set>/ for each set, made current atomically.
+# A new immutable version in $(MODEL_DIR)/<set>/ for each set, made current atomically; the
+# reference set (DoodleNet, review's second opinion) too.
 export: setup
 	$(PY) -m export --model $(RUN_DIR) --out $(MODEL_DIR) $(if $(MODEL_SET),--set $(MODEL_SET))
 	$(PY) -m export --model $(WARDROBE_RUN_DIR) --out $(MODEL_DIR)
+	$(PY) -m export reference --out $(MODEL_DIR)
 
 # The version that was current before this one serves again (running servers switch on their next request).
 rollback: setup

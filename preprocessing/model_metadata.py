@@ -27,6 +27,10 @@ METADATA_FILENAME = "metadata.json"
 MODEL_FILENAME = "model.json"
 KERAS_FILENAME = "model.keras"  # The Python-side twin, its weights already quantized like the TF.js ones.
 ALLOWED_QUANTIZATIONS = (None, "float16", "uint8")
+# A set's role: absent for the sets people draw against; "reference" for a model the server
+# consults on its own (review's opinion on every contribution), never offered to people.
+REFERENCE_ROLE = "reference"
+ROLES = (None, REFERENCE_ROLE)
 
 
 class MetadataError(ValueError):
@@ -66,6 +70,10 @@ def validate_metadata(metadata: dict[str, Any], expected_categories: Sequence[st
         decision_rule.validate_decision(metadata.get("decision"), metadata["outputs"])
     except ValueError as error:
         raise MetadataError(str(error)) from None
+    if metadata.get("role") not in ROLES:
+        raise MetadataError(f"the model's role is {metadata.get('role')!r}, expected one of {list(ROLES)!r}")
+    if is_reference(metadata) and OTHER_LABEL in metadata["outputs"]:
+        raise MetadataError(f"a reference model names what it sees: it has no {OTHER_LABEL!r} output")
     expected_shape = spec.spec_dict()["input_shape"]
     if metadata.get("input_shape") != expected_shape:
         raise MetadataError(f"the model's input_shape is {metadata.get('input_shape')!r}, expected {expected_shape!r}")
@@ -88,6 +96,11 @@ def validate_metadata(metadata: dict[str, Any], expected_categories: Sequence[st
         if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
             raise MetadataError(f"the model metadata's {key} is {name!r}, expected a file name")
     return metadata
+
+
+def is_reference(metadata: dict[str, Any]) -> bool:
+    """Whether a served set is a reference model (consulted by the server, never offered to people)."""
+    return metadata.get("role") == REFERENCE_ROLE
 
 
 def _check_categories(categories: Any, expected_categories: Sequence[str] | None) -> None:
@@ -146,6 +159,7 @@ def build_metadata(
     quantization_report: dict[str, Any] | None = None,
     git_commit: str | None = None,
     created: str | None = None,
+    role: str | None = None,
 ) -> dict[str, Any]:
     """Assemble a metadata dict in the shape the web app reads, and validate it."""
     outputs = list(outputs) if outputs is not None else list(categories)
@@ -168,6 +182,8 @@ def build_metadata(
         "created": created or datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "git_commit": git_commit if git_commit is not None else current_git_commit(),
     }
+    if role is not None:
+        metadata["role"] = role
     return validate_metadata(metadata)
 
 

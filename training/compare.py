@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from training import evaluate as evaluation
+from training.categories import CATEGORY_SETS
 from training.dataset import add_dataset_flags, load_info, resolve_dataset
 
 
@@ -38,6 +39,81 @@ def compare_models(model_paths: list[Path], dataset_dir: Path, split: str = "tes
             "train_time_s": card.get("training", {}).get("wall_time_s"),
         })
     return rows
+
+
+def teacher_gated_row(model_path: Path, dataset_dir: Path, split: str = "test",
+                      budget: float = 0.03) -> dict[str, Any]:
+    """The model with the teacher as a second model that gates it, as a browser could run the two.
+
+    A drawing is "none of these" when the model says so, or when the teacher puts less than
+    ``floor`` of its probability on the set's categories together; the floor is the highest
+    that keeps the validation split's class-averaged false rejection within ``budget``.
+    """
+    import numpy as np
+
+    from training import teacher
+    from training.dataset import load_split
+
+    categories = list(load_info(dataset_dir)["categories"])
+    card = evaluation.read_card(model_path) or {}
+    reject_below = (card.get("decision") or {}).get("reject_below", 0.0)
+    model, guard = evaluation.load_model(model_path), teacher.load()
+    named = teacher.indices(categories)
+
+    def combined(split_name: str, floor: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        images, labels = load_split(dataset_dir, split_name)
+        ours = evaluation.predict_probabilities(model, images)
+        mass = evaluation.predict_probabilities(guard, images)[:, named].sum(axis=1)
+        return ours, mass, np.asarray(labels)
+
+    def gate(ours: np.ndarray, mass: np.ndarray, floor: float) -> np.ndarray:
+        gated = ours.copy()
+        gated[mass < floor] = np.eye(ours.shape[1])[-1]
+        return gated
+
+    ours, mass, labels = combined("val", None)
+    floor = 0.0
+    for candidate in np.round(np.arange(0.0, 0.96, 0.01), 2):
+        rejected = evaluation.rejected(gate(ours, mass, float(candidate)), len(categories), reject_below)
+        false = np.mean([rejected[labels == label].mean() for label in range(len(categories))
+                         if (labels == label).any()])
+        if false <= budget:
+            floor = float(candidate)
+    ours, mass, _ = combined(split, floor)
+    metrics = evaluation.score_split(None, dataset_dir, split, reject_below, gate(ours, mass, floor))
+    return {"name": f"{model_path} + teacher gate (floor {floor:.2f})", "arch": "two models",
+            "metrics": metrics, "params": int(model.count_params() + guard.count_params()),
+            "train_time_s": card.get("training", {}).get("wall_time_s")}
+
+
+# The product's bars for each set (issue 18): (figure, at least or at most, value).
+TARGETS: dict[str, list[tuple[str, str, float]]] = {
+    "accessories": [("rejection_seen", ">=", 0.90), ("rejection_unseen", ">=", 0.90),
+                    ("false_rejection", "<=", 0.03), ("decided_macro_recall", ">=", 0.91),
+                    ("decided_min_recall", ">=", 0.85), ("google bowtie", ">=", 0.97),
+                    ("google umbrella", ">=", 0.98)],
+    "wardrobe": [("decided_macro_recall", ">=", 0.85), ("decided_min_recall", ">=", 0.70),
+                 ("rejection_seen", ">=", 0.85), ("rejection_unseen", ">=", 0.85),
+                 ("false_rejection", "<=", 0.03)],
+}
+
+
+def target_misses(metrics: dict[str, Any], set_name: str | None) -> list[str] | None:
+    """The set's targets this model misses, as short phrases (None when the set has no targets)."""
+    if set_name not in TARGETS:
+        return None
+    rejection = metrics.get("rejection") or {}
+    strokes = (metrics.get("by_rendering") or {}).get("strokes") or {}
+    misses = []
+    for figure, sense, bar in TARGETS[set_name]:
+        if figure.startswith("google "):
+            value = (strokes.get(figure.split(" ", 1)[1]) or {}).get("recall")
+        else:
+            value = rejection.get(figure)
+        if value is None or (value < bar if sense == ">=" else value > bar):
+            shown = "n/a" if value is None else f"{value:.3f}"
+            misses.append(f"{figure} {shown} (target {sense} {bar})")
+    return misses
 
 
 REAL_ROWS_MIN = 50  # A class gets a "Google's rows" column when it has this many such test rows.
@@ -99,6 +175,14 @@ def markdown_table(rows: list[dict[str, Any]], categories: list[str], split: str
                  + [f"{row['params']:,}", f"{row['params'] / 1024:.1f}",
                     f"{row['params'] * 4 / 1024:.1f}", time_text])
         lines.append("| " + " | ".join(cells) + " |")
+    set_name = next((name for name, (names, _) in CATEGORY_SETS.items() if list(names) == list(categories)), None)
+    if set_name in TARGETS:
+        lines += ["", f"Targets for the {set_name} set: " + ", ".join(
+            f"{figure} {sense} {bar}" for figure, sense, bar in TARGETS[set_name]) + ".", ""]
+        for row in rows:
+            misses = target_misses(row["metrics"], set_name)
+            lines.append(f"- `{row['name']}`: " + ("all targets met" if not misses
+                                                 else "misses " + "; ".join(misses)))
     return "\n".join(lines) + "\n"
 
 
@@ -110,6 +194,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("val", "test"), default="test",
                         help="which split to score (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True, help="Markdown file to write")
+    parser.add_argument("--teacher-gate", type=Path, action="append", default=[], metavar="RUN",
+                        help="also score RUN gated by the teacher (two models, see teacher_gated_row)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
     resolve_dataset(args)
     categories = list(load_info(args.data)["categories"])
     rows = compare_models(list(args.models), args.data, args.split)
+    rows += [teacher_gated_row(path, args.data, args.split) for path in args.teacher_gate]
     table = markdown_table(rows, categories, args.split, str(args.data))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)

@@ -106,7 +106,7 @@ def evaluate_model(model: Any, images: np.ndarray, labels: np.ndarray, categorie
     simply never predicts "other". The macro accuracy is over ``categories``.
     """
     outputs = list(outputs or categories)
-    units = int(model.output_shape[-1])
+    units = int(model.output_shape[-1]) if model is not None else probabilities.shape[1]
     if units not in (len(categories), len(outputs)):
         raise ValueError(f"the model has {units} outputs but the data has {len(outputs)} labels")
     if probabilities is None:
@@ -278,6 +278,55 @@ def shift_other(model: Any, num_categories: int, shift: float) -> None:
     layer.set_weights([kernel, bias])
 
 
+def shifted_probabilities(model: Any, images: np.ndarray, num_categories: int):
+    """A function shift -> the model's outputs with "other" shifted by it, without re-running the network.
+
+    The layers before the final Dense run once; each shift then costs one matrix product,
+    so calibration tries every shift in seconds, not minutes. Models of another shape (no
+    final Dense named "probabilities") fall back to shifting the weights and predicting.
+    """
+    import keras
+
+    from training.arrays import to_model_input
+    from training.model import GROUPED_NAME
+    from training.train import trainable_part
+
+    network = trainable_part(model)
+    inner = next((layer for layer in model.layers if isinstance(layer, keras.Model)), None)
+    wrapper = inner if model.name == GROUPED_NAME else model
+    mirrored = wrapper is not None and wrapper.name == "mirror_averaged_cnn"
+    try:
+        layer = network.get_layer("probabilities")
+    except ValueError:
+        layer = None
+    if layer is None or network is model and model.name == GROUPED_NAME:
+        return None
+    features = keras.Model(network.inputs, layer.input)
+    kernel, bias = (np.asarray(weights, dtype=np.float64) for weights in layer.get_weights())
+    inputs = to_model_input(images)
+    views = [inputs, inputs[:, :, ::-1]] if mirrored else [inputs]
+    view_features = [np.asarray(features.predict(view, batch_size=512, verbose=0), np.float64)
+                     for view in views]
+
+    def probabilities(shift: float) -> np.ndarray:
+        outputs = []
+        for feature in view_features:
+            logits = feature @ kernel + bias
+            logits[:, num_categories:] -= shift
+            logits -= logits.max(axis=1, keepdims=True)
+            fine = np.exp(logits)
+            fine /= fine.sum(axis=1, keepdims=True)
+            if model.name == GROUPED_NAME:
+                fine = np.concatenate([fine[:, :num_categories],
+                                       fine[:, num_categories:].sum(axis=1, keepdims=True)], axis=1)
+            outputs.append(fine)
+        return np.mean(outputs, axis=0)
+
+    if not np.allclose(probabilities(0.0), predict_probabilities(model, images), atol=1e-4):
+        return None  # Not the shape assumed above: the slow, exact path.
+    return probabilities
+
+
 def calibrate_other(model: Any, images: np.ndarray, labels: np.ndarray, kinds: np.ndarray,
                     num_categories: int, budget: float = FALSE_REJECTION_BUDGET,
                     log: Any = None) -> tuple[float, float]:
@@ -289,10 +338,14 @@ def calibrate_other(model: Any, images: np.ndarray, labels: np.ndarray, kinds: n
     """
     best = (-1.0, 0.0, 0.0)
     applied = 0.0
+    fast = shifted_probabilities(model, images, num_categories)
     for shift in OTHER_SHIFTS:
-        shift_other(model, num_categories, float(shift) - applied)
-        applied = float(shift)
-        probabilities = predict_probabilities(model, images)
+        if fast is not None:
+            probabilities = fast(float(shift))
+        else:
+            shift_other(model, num_categories, float(shift) - applied)
+            applied = float(shift)
+            probabilities = predict_probabilities(model, images)
         reject_below = calibrate_reject_below(probabilities, labels, num_categories, budget)
         rates = rejection_rates(probabilities, labels, kinds, np.zeros(0, dtype=np.int64),
                                 num_categories, reject_below)
@@ -377,7 +430,30 @@ def score_split(model: Any, dataset_dir: Path, split: str, reject_below: float |
                                                       len(categories))
     metrics["by_rendering"] = real_row_recall(probabilities, labels, load_origins(dataset_dir, split),
                                               info, categories, reject_below)
+    if len(outputs) > len(categories) and model is not None:
+        metrics["rejection"]["by_line_weight"] = rejection_by_line_weight(
+            model, images, labels, len(categories), reject_below, probabilities)
     return metrics
+
+
+def rejection_by_line_weight(model: Any, images: np.ndarray, labels: np.ndarray, num_categories: int,
+                             reject_below: float, probabilities: np.ndarray) -> dict[str, dict[str, float]]:
+    """Rejection of other drawings and false rejection of accessories, with the lines drawn four ways."""
+    from training.arrays import line_weight_variants
+
+    labels = np.asarray(labels)
+    negative = labels >= num_categories
+    views = {"as stored": probabilities}
+    views.update({name: predict_probabilities(model, variant)
+                  for name, variant in line_weight_variants(images).items()})
+    result = {}
+    for name, view in views.items():
+        is_rejected = rejected(view, num_categories, reject_below)
+        per_class = [float(is_rejected[labels == label].mean()) for label in range(num_categories)
+                     if (labels == label).any()]
+        result[name] = {"rejection": float(is_rejected[negative].mean()) if negative.any() else None,
+                        "false_rejection": float(np.mean(per_class)) if per_class else None}
+    return result
 
 
 def calibrate_on_validation(model: Any, dataset_dir: Path) -> float:
@@ -434,6 +510,11 @@ def format_metrics(metrics: dict[str, Any], split: str) -> str:
             f"(n={rejection['negatives_seen']}), unseen {show(rejection['rejection_unseen'])} "
             f"(n={rejection['negatives_unseen']}), accessories rejected "
             f"{show(rejection['false_rejection'])} (pooled {show(rejection['false_rejection_pooled'])})")
+        weights = rejection.get("by_line_weight") or {}
+        if weights:
+            lines.append("  other rejected by line weight: " + ", ".join(
+                f"{name} {show(value['rejection'])} (accessories {show(value['false_rejection'])})"
+                for name, value in weights.items()))
         least = list(rejection.get("rejection_per_category", {}).items())[:5]
         if least:
             lines.append("  least rejected kinds: " + ", ".join(f"{name} {value:.2f}" for name, value in least))

@@ -86,6 +86,10 @@ def training_dataset(
     variants: tuple[np.ndarray, np.ndarray] | None = None,
     variant_share: float = 0.0,
     class_weights: np.ndarray | None = None,
+    label_map: np.ndarray | None = None,
+    units: int | None = None,
+    soften=None,
+    render_jitter: float = 0.0,
 ) -> tf.data.Dataset:
     """Endless shuffled batches of (float32 images, labels), balanced and augmented as asked.
 
@@ -96,6 +100,9 @@ def training_dataset(
     every class's draws when classes are balanced, so every class is seen in both looks
     equally often; with a share of 0, or unbalanced, they simply join the rows.
     ``class_weights`` (balanced sampling only) replace the balance's shares per class.
+    ``label_map`` names each class by one of ``units`` outputs (a teacher's categories) in
+    the one-hot targets, which ``soften`` (see ``make_distillation``) may then blend with a
+    teacher's view; ``render_jitter`` thickens, thins and blurs lines at random.
     """
     if mixup_alpha > 0 and not one_hot:
         raise ValueError("mixup blends labels, so it needs one-hot labels")
@@ -134,12 +141,68 @@ def training_dataset(
     if augmentations:
         # Augmenting whole batches is several times faster than one image at a time.
         dataset = dataset.map(make_augment(augmentations), num_parallel_calls=AUTOTUNE)
+    if render_jitter > 0:
+        dataset = dataset.map(make_render_jitter(render_jitter, seed + 7), num_parallel_calls=AUTOTUNE)
     if one_hot:
-        dataset = dataset.map(lambda batch, batch_labels: (batch, tf.one_hot(batch_labels, num_classes)),
-                              num_parallel_calls=AUTOTUNE)
+        if label_map is not None:
+            lookup = tf.constant(np.asarray(label_map, dtype=np.int64))
+            dataset = dataset.map(
+                lambda batch, batch_labels: (batch, tf.one_hot(tf.gather(lookup, batch_labels), units)),
+                num_parallel_calls=AUTOTUNE)
+        else:
+            dataset = dataset.map(lambda batch, batch_labels: (batch, tf.one_hot(batch_labels, num_classes)),
+                                  num_parallel_calls=AUTOTUNE)
     if mixup_alpha > 0:
         dataset = dataset.map(make_mixup(mixup_alpha, seed), num_parallel_calls=AUTOTUNE)
+    if soften is not None:
+        dataset = dataset.map(soften, num_parallel_calls=AUTOTUNE)
     return dataset.prefetch(AUTOTUNE)
+
+
+def make_render_jitter(strength: float, seed: int):
+    """Return a batch function that makes each drawing's lines thicker or thinner and blurrier at random.
+
+    Our "other" drawings are all re-drawn from 1-px bitmaps while bowties and umbrellas are
+    Google's renderings and the page draws strokes: varying line weight and softness on every
+    drawing keeps the look of a renderer from becoming a cue for a label.
+    """
+    blur = np.outer(*(2 * [np.array([0.25, 0.5, 0.25], np.float32)]))[:, :, None, None]
+
+    def jitter(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        count = tf.shape(images)[0]
+        weight = tf.random.uniform([count, 1, 1, 1], -strength, strength, seed=seed)
+        thicker = tf.nn.max_pool2d(images, 3, 1, "SAME")
+        thinner = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
+        images = tf.where(weight > 0, images + weight * (thicker - images),
+                          images - weight * (thinner - images))
+        softness = tf.random.uniform([count, 1, 1, 1], 0.0, strength, seed=seed + 1)
+        images = images + softness * (tf.nn.conv2d(images, blur, 1, "SAME") - images)
+        peak = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True)
+        return images / tf.maximum(peak, 1e-3), labels
+
+    return jitter
+
+
+def make_distillation(teacher, num_named: int, weight: float):
+    """Return a batch function that blends a teacher's view into the targets of other drawings.
+
+    The set's categories keep our labels (the teacher spreads a real sock over its many
+    neighbours); the share of a target that is "none of these" becomes ``weight`` times the
+    teacher's view among the other categories (what the drawing looks like) plus the rest
+    of the drawing's own category. Mixed-up blends get the teacher's view of the blend.
+    """
+    units = int(teacher.output_shape[-1])
+    named = tf.constant([1.0] * num_named + [0.0] * (units - num_named))
+
+    def soften(images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        view = teacher(images, training=False) * (1.0 - named)
+        view = view / tf.maximum(tf.reduce_sum(view, axis=1, keepdims=True), 1e-6)
+        named_mass = tf.reduce_sum(targets * named, axis=1, keepdims=True)
+        targets = (targets * named + weight * (1.0 - named_mass) * view
+                   + (1.0 - weight) * targets * (1.0 - named))
+        return images, targets
+
+    return soften
 
 
 def _endless_shuffled(inputs: np.ndarray, labels: np.ndarray, label: int, seed: int

@@ -78,12 +78,32 @@ class Recipe:
     hard_negative_epochs: int = 0  # A first, throw-away network trained this long measures how
     # accessory-like each negative category looks; the real run draws them by that (0 = evenly).
     hard_negative_floor: float = 0.1  # Every negative category keeps at least this weight.
+    teacher: str = "none"  # "doodlenet": learn in the teacher's 345 categories, with its view of
+    # every drawing that is not one of ours as part of the target (see docs/training.md).
+    student: str = "network"  # With a teacher: "network" (arch's network, trained from scratch),
+    # "teacher" (start from the teacher's weights, all trained) or "teacher-head" (its conv
+    # trunk frozen, the dense layers trained: transfer).
+    distill_weight: float = 0.5  # Share of the teacher's view in the target of other drawings
+    # (the rest is their own category); accessories keep our labels.
+    render_jitter: float = 0.0  # Up to this share of thicker and of blurred lines, per drawing,
+    # so that how a drawing was rendered carries no label.
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
         values = dataclasses.asdict(self)
         values["conv_filters"] = list(self.conv_filters)
         return values
+
+
+# What the model card says of each teacher (training/teachers/README.md has the whole story).
+TEACHER_CARDS = {
+    "doodlenet": {
+        "name": "DoodleNet", "license": "MIT (Copyright (c) 2018 ml5)",
+        "source": "github.com/ml5js/ml5-data-and-models models/doodlenet (commit efbdafa)",
+        "trained_on": "the first 50,000 drawings of each of Quick Draw's 345 categories",
+        "files": "training/teachers/doodlenet",
+    },
+}
 
 
 # The seed notebook's recipe: Adam at Keras' default rate, batch 50, plain shuffled passes
@@ -100,6 +120,7 @@ BASE_RECIPES = {"seed": SEED_RECIPE, "default": DEFAULT_RECIPE}
 LR_SCHEDULES = ("plateau", "cosine", "constant")
 MONITORS = ("val_loss", "val_balanced_accuracy")
 OTHER_TARGETS = ("one", "named")
+STUDENTS = ("network", "teacher", "teacher-head")
 
 
 # ---------------------------------------------------------------------------------------
@@ -154,6 +175,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
             kwargs["choices"] = OTHER_TARGETS
         elif field.name == "monitor":
             kwargs["choices"] = MONITORS
+        elif field.name == "teacher":
+            kwargs["choices"] = ("none", "doodlenet")
+        elif field.name == "student":
+            kwargs["choices"] = STUDENTS
         default = getattr(DEFAULT_RECIPE, field.name)
         seed_default = getattr(SEED_RECIPE, field.name)
         shown = default if default == seed_default else f"{default}; seed: {seed_default}"
@@ -182,7 +207,9 @@ def validate_recipe(recipe: Recipe) -> Recipe:
         problems.append(f"balance must be one of {', '.join(BALANCE_MODES)}")
     if recipe.lr_schedule not in LR_SCHEDULES:
         problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}")
-    for name in ("epochs", "batch_size", "patience", "dense_units"):
+    if recipe.epochs < (0 if recipe.student == "teacher" else 1):
+        problems.append("epochs must be at least 1 (0 only for the teacher as it is: --student teacher)")
+    for name in ("batch_size", "patience", "dense_units"):
         if getattr(recipe, name) < 1:
             problems.append(f"{name} must be at least 1")
     for name in ("steps_per_epoch", "redraw_per_class"):
@@ -203,6 +230,17 @@ def validate_recipe(recipe: Recipe) -> Recipe:
                  "redraw_share", "other_share", "false_rejection_budget"):
         if not 0 <= getattr(recipe, name) < 1:
             problems.append(f"{name} must be in [0, 1)")
+    if recipe.teacher not in ("none", "doodlenet"):
+        problems.append("teacher must be none or doodlenet")
+    if recipe.student not in STUDENTS:
+        problems.append(f"student must be one of {', '.join(STUDENTS)}")
+    if recipe.teacher == "none" and recipe.student != "network":
+        problems.append(f"student {recipe.student} needs a teacher")
+    if recipe.teacher != "none" and recipe.hard_negative_epochs:
+        problems.append("hard negatives are measured without a teacher; use one or the other")
+    for name in ("distill_weight", "render_jitter"):
+        if not 0 <= getattr(recipe, name) <= 1:
+            problems.append(f"{name} must be in [0, 1]")
     if recipe.hard_negative_epochs < 0:
         problems.append("hard_negative_epochs must be 0 or more")
     if recipe.hard_negative_floor <= 0:
@@ -283,11 +321,23 @@ def training_inputs(splits: Splits, recipe: Recipe, negative_weights: np.ndarray
         variants = redrawn_copies(splits, recipe)
     val_images, val_labels = splits.val
     grouped_val_labels = val_labels
+    label_map, units, soften = None, None, None
+    if recipe.teacher != "none" and not (has_other and recipe.other_targets == "named"):
+        raise ValueError("a teacher needs a dataset with 'none of these' learnt by name "
+                         "(other_targets named)")
     if has_other and recipe.other_targets == "named":
         seen = training_kinds(splits)
         labels = fine_labels(labels, splits.kinds["train"], num_named, seen)
         val_labels = fine_labels(val_labels, splits.kinds["val"], num_named, seen)
         num_classes = num_named + len(seen)
+        if recipe.teacher != "none":
+            # Batches are still drawn per category present; each is then named by the
+            # teacher's output for it, so the network learns in the teacher's 345 categories.
+            label_map = teacher_label_map(splits, seen)
+            units = len(label_map_units(splits))
+            val_labels = label_map[val_labels]
+            soften = pipeline.make_distillation(distillation_teacher(splits.categories),
+                                                num_named, recipe.distill_weight)
     augmentations = None
     if recipe.augment:
         augmentations = pipeline.augmentation_layers(
@@ -305,12 +355,14 @@ def training_inputs(splits: Splits, recipe: Recipe, negative_weights: np.ndarray
             class_weights[num_named:] = share * negative_weights / negative_weights.sum()
     train = pipeline.training_dataset(images, labels, num_classes, recipe.batch_size, recipe.seed,
                                       recipe.balance, augmentations, one_hot, recipe.mixup,
-                                      variants, recipe.redraw_share, class_weights)
+                                      variants, recipe.redraw_share, class_weights,
+                                      label_map=label_map, units=units, soften=soften,
+                                      render_jitter=recipe.render_jitter)
     # Weighted by the product's outputs, so "other" counts as one class however it is learnt.
     weights = (pipeline.balanced_sample_weights(grouped_val_labels, len(splits.outputs))
                if recipe.balanced_validation else None)
     val = pipeline.evaluation_dataset(val_images, val_labels, 256, weights,
-                                      num_classes if one_hot else None)
+                                      (units or num_classes) if one_hot else None)
     steps = recipe.steps_per_epoch or max(1, (len(labels) + len(variants[1])) // recipe.batch_size)
     return train, val, steps
 
@@ -339,6 +391,47 @@ def measure_hard_negatives(recipe: Recipe, splits: Splits, categories: list[str]
         print(f"hard negatives, measured after {recipe.hard_negative_epochs} epochs: weights "
               f"{weights.min():.2f}-{weights.max():.2f} over {len(weights)} kinds")
     return weights
+
+
+def label_map_units(splits: Splits) -> tuple[str, ...]:
+    """The teacher's categories: the units a student of the teacher learns."""
+    from training import teacher
+
+    return teacher.categories()
+
+
+def teacher_label_map(splits: Splits, seen: list[int]) -> np.ndarray:
+    """For each fine label (named categories, then ``seen`` negative kinds), its unit in the teacher's order."""
+    from training import teacher
+
+    other_names = list(splits.info["other"]["categories"])
+    positions = teacher.kind_positions(splits.categories, other_names)
+    return np.concatenate([np.arange(len(splits.categories)), positions[np.asarray(seen, dtype=np.int64)]])
+
+
+def distillation_teacher(categories: list[str]):
+    """The teacher with its outputs in the student's order (the set's categories first), frozen."""
+    from training import teacher
+
+    network = teacher.load(name="teacher")
+    teacher.reorder_outputs(network, teacher.output_order(categories))
+    network.trainable = False
+    return network
+
+
+def teacher_student(recipe: Recipe, categories: list[str]):
+    """A student that starts as the teacher, outputs in the set's order; its trunk frozen for "teacher-head"."""
+    import keras
+
+    from training import teacher
+
+    network = teacher.load(name="classifier")
+    teacher.reorder_outputs(network, teacher.output_order(categories))
+    if recipe.student == "teacher-head":
+        for layer in network.layers:
+            if isinstance(layer, keras.layers.Conv2D):
+                layer.trainable = False
+    return network
 
 
 def training_kinds(splits: Splits) -> list[int]:
@@ -397,7 +490,12 @@ def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | Non
             conv_dropout=recipe.conv_dropout, dense_dropout=recipe.dense_dropout,
             flip_average=recipe.flip_average)
         if learnt_classes and learnt_classes > len(outputs):
-            network = architectures.build_model(recipe.arch, learnt_classes, architecture)
+            if recipe.student == "network":
+                network = architectures.build_model(recipe.arch, learnt_classes, architecture)
+            else:
+                network = teacher_student(recipe, categories)
+                if recipe.flip_average:
+                    network = architectures.mirror_averaged(network)
             return architectures.group_other(network, len(categories))
         return architectures.build_model(recipe.arch, len(outputs), architecture)
     card = evaluation.read_card(resume_from)
@@ -411,8 +509,8 @@ def prepare_model(recipe: Recipe, categories: list[str], resume_from: Path | Non
 
 
 def uses_one_hot_labels(recipe: Recipe) -> bool:
-    """Mixup and label smoothing need one-hot targets; otherwise labels stay class indices."""
-    return recipe.mixup > 0 or recipe.label_smoothing > 0
+    """Mixup, label smoothing and a teacher's soft targets need one-hot targets; otherwise labels stay class indices."""
+    return recipe.mixup > 0 or recipe.label_smoothing > 0 or recipe.teacher != "none"
 
 
 def compile_for_training(network, recipe: Recipe, total_steps: int) -> None:
@@ -518,6 +616,7 @@ def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir
             "other": _other_summary(info.get("other")),
         },
         "recipe": recipe.to_dict(),
+        "teacher": TEACHER_CARDS.get(recipe.teacher),
         "resumed_from": str(resumed_from) if resumed_from else None,
         "params": int(model.count_params()),
         "weights_bytes_float32": int(model.count_params()) * 4,
@@ -596,6 +695,8 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
     learnt = None
     if len(outputs) > len(categories) and recipe.other_targets == "named":
         learnt = len(categories) + len(training_kinds(splits))
+        if recipe.teacher != "none":
+            learnt = len(label_map_units(splits))
     variants = redrawn_copies(splits, recipe)
     weights = None
     if learnt and resume_from is None and recipe.hard_negative_epochs > 0:
@@ -604,14 +705,16 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
     model = prepare_model(recipe, categories, resume_from, outputs, learnt)
     network = trainable_part(model)
     train_batches, val_batches, steps = training_inputs(splits, recipe, weights, variants)
-    compile_for_training(network, recipe, steps * recipe.epochs)
+    compile_for_training(network, recipe, max(1, steps * recipe.epochs))
     if verbose:
         model.summary()
         counts = np.bincount(splits.train[1], minlength=len(outputs))
         print("train rows: " + ", ".join(f"{name} {count}" for name, count in zip(outputs, counts)))
-    history = network.fit(train_batches, epochs=recipe.epochs, steps_per_epoch=steps,
-                          validation_data=val_batches, callbacks=training_callbacks(out, recipe),
-                          verbose=verbose)
+    history = {"val_loss": []}
+    if recipe.epochs:
+        history = network.fit(train_batches, epochs=recipe.epochs, steps_per_epoch=steps,
+                              validation_data=val_batches, callbacks=training_callbacks(out, recipe),
+                              verbose=verbose).history
     wall_time = time.perf_counter() - started
 
     other_shift = 0.0
@@ -628,19 +731,19 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
     val_metrics = evaluation.score_split(model, dataset_dir, "val", reject_below, val_probabilities)
     test_metrics = evaluation.score_split(model, dataset_dir, "test", reject_below)
     model.save(out / evaluation.MODEL_FILE)
-    val_losses = history.history["val_loss"]
+    val_losses = history["val_loss"]
     card = build_model_card(
         categories=categories, info=splits.info, dataset_dir=dataset_dir, recipe=recipe,
         model=model, metrics=test_metrics, validation_metrics=val_metrics,
         epochs_run=len(val_losses),
-        best_epoch=best_epoch(history.history, recipe.monitor) if recipe.keep_best_epoch else len(val_losses),
+        best_epoch=best_epoch(history, recipe.monitor) if recipe.keep_best_epoch and val_losses else len(val_losses),
         wall_time_s=wall_time, resumed_from=resume_from, decision=decision)
     card["calibration"] = {"split": "val", "false_rejection_budget": recipe.false_rejection_budget,
                            "other_logit_shift": other_shift, "reject_below": reject_below}
     (out / evaluation.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     (out / evaluation.METRICS_FILE).write_text(
         json.dumps({"split": "test", **test_metrics, "validation": val_metrics}, indent=2) + "\n")
-    plot_training_curves(history.history, out / CURVES_FILE)
+    plot_training_curves(history, out / CURVES_FILE)
     evaluation.plot_confusion_matrix(
         np.asarray(test_metrics["confusion_matrix"]), outputs, out / evaluation.CONFUSION_FILE,
         f"{recipe.arch}: test macro accuracy {test_metrics['macro_accuracy']:.3f}")

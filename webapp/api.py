@@ -18,8 +18,9 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from preprocessing import decision
-from preprocessing.model_metadata import MetadataError
-from webapp import contract, security
+from preprocessing.categories import OTHER_LABEL
+from preprocessing.model_metadata import MetadataError, is_reference
+from webapp import contract, reference, security
 from webapp.contract import (
     BAD_REQUEST,
     NOT_JSON,
@@ -57,10 +58,12 @@ from webapp.validation import (
     RequestError,
     UnsupportedMediaType,
     check_label,
+    check_name,
     decode_base64_image,
     drawing_bitmap,
     image_bitmap,
     json_object,
+    other_label,
     parse_drawing,
     sniff_image_type,
     strokes_bitmap,
@@ -84,6 +87,9 @@ def _requested_set(named: str | None = None) -> str | None:
     """The model set a request names: ``"set"`` in its JSON (``named``), else ``?set=``; None for the default."""
     if named is None:
         named = validated(contract.current_models().set_query, request.args.to_dict()).set
+    if named and is_reference(current_model(named).metadata):
+        # A reference model serves review, not people: as far as they can tell, there is no such set.
+        raise UnknownModel(f"unknown model set {named!r}")
     return named or None
 
 
@@ -130,9 +136,11 @@ def _predict_input() -> tuple[np.ndarray, tuple[float, int] | None, str | None]:
 def _drawing_explainers() -> dict[str, Explainer]:
     """Today's sentences for a drawing's refused fields, from the rules that hold them (``validation``)."""
     limits = DrawingLimits.from_config(current_app.config)
-    categories = contract.current_limits().categories
+    metadata = _metadata()
+    other = other_label(metadata)
     return {
-        "label": raised_by(lambda raw: check_label(raw, categories)),
+        "label": raised_by(lambda raw: check_label(raw, metadata["categories"], other)),
+        "name": raised_by(lambda raw: check_name(raw, other or OTHER_LABEL, other)),
         "strokes": raised_by(lambda raw: parse_drawing(raw, limits)),
         "image": raised_by(decode_base64_image),
     }
@@ -213,6 +221,9 @@ def _contribution(item: Any) -> Contribution:
     config = current_app.config
     drawing = _checked_drawing(item)
     metadata = _metadata()
+    other = other_label(metadata)
+    label = drawing.label
+    name = check_name(item.get("name"), label, other)
     # The raw strokes: the model checked their shape, parse_drawing checks what no schema can.
     strokes = parse_drawing(item["strokes"], DrawingLimits.from_config(config))
     refuse_too_small(strokes, metadata)
@@ -223,8 +234,12 @@ def _contribution(item: Any) -> Contribution:
         image_bitmap(upload, ImageLimits.from_config(config))  # Stored only if it decodes and shows a drawing.
         upload_type = sniff_image_type(upload)
     guess, guess_probability, model_version = _guess(bitmap)
+    opinion, doubted = reference.opinion(bitmap, label, metadata["categories"], other)
     return Contribution(
-        label=drawing.label,
+        label=label,
+        name=name,
+        reference=opinion,
+        reference_doubts=doubted,
         strokes=strokes,
         bitmap=bitmap,
         model_version=model_version,

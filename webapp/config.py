@@ -37,6 +37,7 @@ REVIEW_PAGE_SIZE = 48  # Drawings per page of /api/review and /api/gallery unles
 REVIEW_MAX_PAGE_SIZE = 100  # The most ?limit= may ask for, and the most ids one POST /api/review may change.
 DATABASE_POOL_SIZE = 10  # PostgreSQL connections per app server: about its worker threads.
 DATABASE_TIMEOUT = 5.0  # Seconds a request waits for a PostgreSQL connection before answering 503.
+REFERENCE_MODEL_SET = "reference"  # The served set that knows all Quick Draw categories (docs/api.md).
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
@@ -50,6 +51,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # The served model folder that `make export` writes: served/<set>/CURRENT and its versions.
         "MODEL_DIR": str(REPO_DIR / "served"),
         "DEFAULT_MODEL_SET": DEFAULT_SET,  # The set pages and the API use when a request names none.
+        # The served set whose model gives review a second opinion on every contribution (role
+        # "reference", published by `python -m export reference`); null turns the opinion off.
+        "REFERENCE_MODEL_SET": REFERENCE_MODEL_SET,
         "TEST_HOOKS": False,  # Pages expose window.__doodles (predict any strokes) for tests and benchmarks.
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         # Flask's form parser has its own, smaller limit; a data URL in a form field may use the whole body.

@@ -29,7 +29,7 @@ from werkzeug.routing.converters import NumberConverter
 
 from webapp.predictor import current_model
 from webapp.schemas import ANSWER_MODELS, ContractLimits, Error, RequestModels, request_models
-from webapp.validation import RequestError
+from webapp.validation import RequestError, contribution_labels
 
 bp = Blueprint("contract", __name__)
 
@@ -111,8 +111,8 @@ def raised_by(check: Callable[[Any], object]) -> Explainer:
 
 
 def current_limits() -> ContractLimits:
-    """The running app's limits and the default set's categories (they follow a promoted model)."""
-    return ContractLimits.from_config(current_app.config, tuple(current_model(None).metadata["categories"]))
+    """The running app's limits and the default set's contribution labels (they follow a promoted model)."""
+    return ContractLimits.from_config(current_app.config, tuple(contribution_labels(current_model(None).metadata)))
 
 
 def current_models() -> RequestModels:

@@ -13,8 +13,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
 from werkzeug.exceptions import NotFound
 
+from preprocessing.categories import all_categories
 from webapp.contract import Answer, operation, refused
 from webapp.predictor import UnknownModel, get_registry
+from webapp.validation import MAX_NAME_LENGTH
 
 bp = Blueprint("pages", __name__)
 
@@ -44,6 +46,9 @@ def contribute() -> str:
         "contribute.html",
         drawings_url=url_for("api.create_drawing"),
         stats_url=url_for("api.drawing_stats"),
+        # Suggestions for "Something else…": Quick Draw's own names, from the one list the project keeps.
+        quickdraw_names=all_categories(),
+        max_name_length=MAX_NAME_LENGTH,
         **_page_urls(),
     )
 

@@ -24,7 +24,7 @@ import numpy as np
 from flask import Flask, current_app, g
 
 from preprocessing import served, spec
-from preprocessing.model_metadata import KERAS_FILENAME, MetadataError, file_sha256, load_metadata
+from preprocessing.model_metadata import KERAS_FILENAME, MetadataError, file_sha256, is_reference, load_metadata
 
 logger = logging.getLogger(__name__)
 EXTENSION_KEY = "doodles.models"
@@ -104,8 +104,9 @@ class ModelRegistry:
         self._lock = threading.Lock()
 
     def sets(self) -> list[str]:
-        """The sets MODEL_DIR serves, the default first."""
-        return served.list_sets(self.root, self.default_set)
+        """The sets MODEL_DIR serves to people, the default first: reference models (role "reference") are left out."""
+        return [name for name in served.list_sets(self.root, self.default_set)
+                if not is_reference(self.current(name).metadata)]
 
     def current(self, set_name: str | None = None) -> ServedModel:
         """The set's current version (one small file read); raise UnknownModel for a set that is not served."""

@@ -1,8 +1,8 @@
 """Review (moderators approve or reject contributions) and the public gallery of approved drawings.
 
 Every contribution starts ``pending``. Moderators, authenticated by ``webapp.auth``, list
-the pending ones (the model's disagreements first) and approve or reject many at once;
-each change is recorded with the reviewer's name. Only approved drawings are ever shown
+the pending ones (doubtful ones first: the model disagrees, or the reference model doubts
+the label) and approve or reject many at once; each change is recorded with the reviewer's name. Only approved drawings are ever shown
 to the public or trained on; rejected ones stay stored. A drawing's PNG is public once
 approved and otherwise answers 404 without a valid token, so nobody learns that a
 pending drawing exists. docs/api.md documents the endpoints.
@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 from webapp import api, auth, contract, store
 from webapp.contract import BAD_REQUEST, REVIEW_OFF, TOO_MANY_FAILURES, UNAUTHORIZED, Answer, operation, validated
 from webapp.schemas import LARGEST_ID, REVIEW_STATUSES, GalleryPage, ReviewDecided, ReviewQueue
-from webapp.validation import RequestError, whole_number_sentence
+from webapp.validation import RequestError, contribution_labels, whole_number_sentence
 
 bp = Blueprint("review", __name__)
 
@@ -27,10 +27,10 @@ PNG_TYPE = "image/png"
 REVIEW_REFUSALS = {401: UNAUTHORIZED, 404: REVIEW_OFF, 429: TOO_MANY_FAILURES}
 
 
-def _categories() -> list[str]:
-    """The categories the served model names: the only labels a contribution (so a gallery) can have."""
+def _labels() -> list[str]:
+    """The labels a contribution (so a gallery) can have: the served model's categories, and "other" if it has "none of these"."""
     # Through the API's own accessor, so this follows however the API resolves the served model.
-    return list(api._metadata()["categories"])
+    return contribution_labels(api._metadata())
 
 
 def _paging_explainers(**minimums: int) -> dict[str, contract.Explainer]:
@@ -62,8 +62,11 @@ def _review_item(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "label": row["label"],
+        "name": row["name"],
         "guess": row["guess"],
         "guess_probability": row["guess_probability"],
+        "reference": row["reference"],
+        "reference_doubts": row["reference_doubts"],
         "status": row["status"],
         "created": row["created"],
         "model_version": row.get("model_version"),
@@ -74,14 +77,15 @@ def _review_item(row: dict[str, Any]) -> dict[str, Any]:
 
 def _gallery_item(row: dict[str, Any]) -> dict[str, Any]:
     """An approved drawing as /api/gallery lists it: nothing about who drew it or what the model guessed."""
-    return {"id": row["id"], "label": row["label"], "created": row["created"], "image_url": _image_url(row["id"])}
+    return {"id": row["id"], "label": row["label"], "name": row["name"], "created": row["created"],
+            "image_url": _image_url(row["id"])}
 
 
 @bp.get("/api/review")
 @operation({200: Answer("a page of the queue", ReviewQueue), 400: BAD_REQUEST, **REVIEW_REFUSALS},
            query="review_query", security="required")
 def review_queue() -> dict[str, Any]:
-    """A page of pending drawings, disagreements with the model first; ``next`` is the following page's offset, ``pending`` the queue's length."""
+    """A page of pending drawings, doubtful ones first; ``next`` is the following page's offset, ``pending`` the queue's length."""
     auth.require_reviewer()
     query = validated(contract.current_models().review_query, request.args.to_dict(), _paging_explainers(offset=0))
     limit = _page_size(query.limit)
@@ -135,9 +139,9 @@ def review_decide() -> dict[str, Any]:
 @operation({200: Answer("a page of approved drawings", GalleryPage), 400: BAD_REQUEST}, query="gallery_query")
 def gallery() -> dict[str, Any]:
     """Approved drawings of one category, newest first; ``next`` is the ``before`` of the following page."""
-    categories = _categories()
+    labels = _labels()
     query = validated(contract.current_models().gallery_query, request.args.to_dict(),
-                      {"label": lambda _raw: f"label must be one of: {', '.join(categories)}",
+                      {"label": lambda _raw: f"label must be one of: {', '.join(labels)}",
                        **_paging_explainers(before=1)})
     label, limit, before = query.label, _page_size(query.limit), query.before
     rows = store.gallery(label, before, limit + 1)

@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
+from webapp.validation import MAX_NAME_LENGTH
+
 LARGEST_ID = 2**63 - 1  # Database integers are 64-bit; a larger id cannot exist and would not even bind.
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,128}$"  # The client's own token for one donation (a UUID, say): printable, short.
 REVIEW_STATUSES = ("approved", "rejected")  # What a moderator may set; "pending" is only where drawings start.
@@ -56,9 +58,10 @@ def _strokes_or_image(schema: dict[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class ContractLimits:
-    """What request models depend on: the served model's categories and the app's configured limits."""
+    """What request models depend on: the labels a contribution may have (the served model's categories, and
+    "other" when it has "none of these") and the app's configured limits."""
 
-    categories: tuple[str, ...]
+    labels: tuple[str, ...]
     max_strokes: int
     max_points: int
     max_coordinate: float
@@ -67,9 +70,9 @@ class ContractLimits:
     max_page_size: int
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], categories: tuple[str, ...]) -> ContractLimits:
+    def from_config(cls, config: Mapping[str, Any], labels: tuple[str, ...]) -> ContractLimits:
         """Read the limits from the app's configuration."""
-        return cls(categories, int(config["MAX_STROKES"]), int(config["MAX_POINTS"]),
+        return cls(labels, int(config["MAX_STROKES"]), int(config["MAX_POINTS"]),
                    float(config["MAX_COORDINATE"]), int(config["MAX_BATCH_DRAWINGS"]),
                    int(config["REVIEW_PAGE_SIZE"]), int(config["REVIEW_MAX_PAGE_SIZE"]))
 
@@ -104,7 +107,7 @@ def request_models(limits: ContractLimits) -> RequestModels:
         description=f"at most {limits.max_strokes} strokes and {limits.max_points} points in all, "
                     f"coordinates within ±{limits.max_coordinate:g}; empty strokes are skipped, "
                     "a drawing with no point is refused")]
-    Label = Literal[limits.categories]  # type: ignore[valid-type]
+    Label = Literal[limits.labels]  # type: ignore[valid-type]
     PageSize = Annotated[int, Field(ge=1, le=limits.max_page_size,
                                      description=f"drawings per page (default {limits.page_size})")]
 
@@ -135,19 +138,22 @@ def request_models(limits: ContractLimits) -> RequestModels:
 
         set: SetName | None = None
 
-    example = {"label": limits.categories[0], "strokes": EXAMPLE_STROKES}
+    example = {"label": limits.labels[0], "strokes": EXAMPLE_STROKES}
 
     class Drawing(BaseModel):
         """One labelled drawing to store."""
 
         model_config = ConfigDict(json_schema_extra={"examples": [example]})
 
-        label: Label = Field(description="one of the served model's categories, exact string")
+        label: Label = Field(description='one of the served model\'s categories, exact string, or "other" ("something '
+                                         'else") when the model has "none of these"')
         strokes: Strokes
         image: Image | None = Field(None, description="optional: the client's own image of the drawing, stored "
                                                       "beside it if it decodes and shows a drawing")
-        # Issue 20's optional "name" (free text, trimmed, 1-40 characters, with "label": "other")
-        # is declared here, and its rule that needs the served model stays in api._contribution.
+        # Only beside "label": "other", and 1 to MAX_NAME_LENGTH characters once trimmed: rules
+        # across fields and on trimmed text, kept in validation.check_name.
+        name: str | None = Field(None, description='what a drawing labelled "other" is (e.g. "house"): trimmed, 1 to '
+                                                   f'{MAX_NAME_LENGTH} printable characters; only with "label": "other"')
 
     class DrawingBatch(BaseModel):
         """Up to MAX_BATCH_DRAWINGS drawings stored together, in one transaction, or none."""
@@ -267,14 +273,23 @@ class Health(BaseModel):
     drawings: int
 
 
+class ReferenceGuess(BaseModel):
+    """One of the reference model's top 3 for a drawing."""
+
+    label: str
+    probability: float
+
+
 class ReviewItem(BaseModel):
     """A pending drawing in the review queue."""
 
-    # Issue 20's "name" and "reference" fields go here (and in GalleryItem).
     id: int
     label: str
+    name: str | None
     guess: str | None
     guess_probability: float | None
+    reference: list[ReferenceGuess] | None
+    reference_doubts: bool | None
     status: str
     created: str
     model_version: str | None
@@ -304,6 +319,7 @@ class GalleryItem(BaseModel):
 
     id: int
     label: str
+    name: str | None
     created: str
     image_url: str
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from preprocessing.categories import OTHER_LABEL
 from preprocessing.image import decode_image, image_to_bitmap
 from preprocessing.strokes import DrawingError, Stroke, parse_strokes, strokes_to_bitmap
 
@@ -37,6 +38,7 @@ _IMAGE_SIGNATURES: tuple[tuple[str, re.Pattern[bytes]], ...] = (
 _DATA_URL = re.compile(r"\Adata:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<base64>;base64)?,",
                        re.IGNORECASE)
 _LONGEST_ECHO = 40  # Characters of a refused value quoted back in an error message.
+MAX_NAME_LENGTH = 40  # Characters of a "something else" drawing's name: a Quick Draw name is at most 23.
 
 
 class RequestError(ValueError):
@@ -119,13 +121,46 @@ def json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def check_label(value: Any, categories: Sequence[str]) -> str:
-    """Return ``value`` if it names one of ``categories``; it is used in paths only after this check."""
+def other_label(metadata: Mapping[str, Any]) -> str | None:
+    """The label that means "something else" for a served set: its decision's other_label when the model has that output, else None."""
+    label = (metadata.get("decision") or {}).get("other_label")
+    return label if label is not None and label in metadata.get("outputs", ()) else None
+
+
+def contribution_labels(metadata: Mapping[str, Any]) -> list[str]:
+    """Every label a contribution to this set may have: its categories, then "other" when its model has "none of these"."""
+    other = other_label(metadata)
+    return [*metadata["categories"], *([other] if other is not None else [])]
+
+
+def check_label(value: Any, categories: Sequence[str], other: str | None = None) -> str:
+    """Return ``value`` if it names one of ``categories`` (or ``other``, when the set has "none of these")."""
     if not isinstance(value, str):
         raise RequestError("label must be a string naming a category")
-    if value not in categories:
-        raise RequestError(f"unknown label {_echo(value)}; choose one of: {', '.join(categories)}")
+    choices = [*categories, other] if other is not None else list(categories)
+    if value == OTHER_LABEL and other is None:
+        raise RequestError(f'this model has no "none of these", so a drawing cannot be labelled {OTHER_LABEL!r}; '
+                           f"choose one of: {', '.join(categories)}")
+    if value not in choices:
+        raise RequestError(f"unknown label {_echo(value)}; choose one of: {', '.join(choices)}")
     return value
+
+
+def check_name(value: Any, label: str, other: str | None) -> str | None:
+    """What a drawing labelled ``other`` shows, trimmed (1 to MAX_NAME_LENGTH printable characters), or None if not given."""
+    if value is None:
+        return None
+    if other is None or label != other:
+        raise RequestError(f'"name" says what a drawing labelled "{other or OTHER_LABEL}" is; '
+                           f"leave it out for a drawing labelled {_echo(label)}")
+    if not isinstance(value, str):
+        raise RequestError('"name" must be a string: what the drawing is, e.g. "house"')
+    name = value.strip()
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise RequestError(f'"name" must be 1 to {MAX_NAME_LENGTH} characters once spaces around it are trimmed')
+    if not name.isprintable():
+        raise RequestError('"name" must be printable text on one line')
+    return name
 
 
 def whole_number_sentence(name: str, raw: Any, minimum: int, maximum: int) -> str:

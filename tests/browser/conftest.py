@@ -441,7 +441,7 @@ async def _replay_category(
 async def _replay_all(
     launch_args: dict[str, Any], context_args: dict[str, Any], drawings: dict[str, list[list]]
 ) -> dict[str, ReplayedCategory]:
-    """Replay every category's drawings at once, one page per category."""
+    """Replay every group's drawings at once (a category's, say), one page per group."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(**launch_args)
         try:
@@ -456,14 +456,24 @@ async def _replay_all(
 
 
 @pytest.fixture(scope="session")
+def replay(
+    browser_type_launch_args: dict[str, Any], browser_context_args: dict[str, Any], web_model: dict[str, Any]
+) -> Callable[[dict[str, list[list]]], dict[str, ReplayedCategory]]:
+    """Return a replayer: ``replay({group: [strokes, ...]})`` draws each group on a page of its own, clearing between drawings."""
+
+    def run(drawings: dict[str, list[list]]) -> dict[str, ReplayedCategory]:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+            future = executor.submit(asyncio.run, _replay_all(browser_type_launch_args, browser_context_args, drawings))
+            return future.result()
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def replayed_drawings(
-    browser_type_launch_args: dict[str, Any],
-    browser_context_args: dict[str, Any],
+    replay: Callable[[dict[str, list[list]]], dict[str, ReplayedCategory]],
     web_model: dict[str, Any],
     quickdraw_drawings: Callable[[str], list[list]],
 ) -> dict[str, ReplayedCategory]:
     """Every category's Quick Draw drawings replayed on the draw page: {category: ReplayedCategory}."""
-    drawings = {category: quickdraw_drawings(category) for category in web_model["categories"]}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
-        future = executor.submit(asyncio.run, _replay_all(browser_type_launch_args, browser_context_args, drawings))
-        return future.result()
+    return replay({category: quickdraw_drawings(category) for category in web_model["categories"]})

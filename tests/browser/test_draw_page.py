@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hand_drawn import NOT_ACCESSORIES
+from hand_drawn import ISSUE_EXAMPLES
 from playwright.sync_api import expect
 
 from training.categories import DEFAULT_CATEGORIES
@@ -176,11 +176,11 @@ HOUSE_IS_A_PURSE = pytest.mark.xfail(strict=True, reason="the shipped model answ
 
 
 @pytest.mark.parametrize("thing", [pytest.param(name, marks=HOUSE_IS_A_PURSE) if name == "house" else name
-                                   for name in sorted(NOT_ACCESSORIES)])
+                                   for name in sorted(ISSUE_EXAMPLES)])
 def test_things_that_are_not_accessories_are_answered_none_of_these(thing, page, open_page, final_guess):
     """The issue's examples drawn with the mouse on the shipped model: a house, a smiley, a scribble."""
     pen = open_page(page, "/")
-    pen.draw(NOT_ACCESSORIES[thing](), steps=2)
+    pen.draw(ISSUE_EXAMPLES[thing](), steps=2)
     guess = final_guess(page)
     prediction = page.get_by_test_id("prediction")
     assert (guess["state"], guess["label"]) == ("other", ""), f"a {thing} was answered {guess}"

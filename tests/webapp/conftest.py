@@ -19,8 +19,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from webapp_support import WebModel, build_tiny_model, write_web_model
+from webapp_support import (
+    WebModel,
+    build_tiny_model,
+    write_other_model,
+    write_reference_model,
+    write_web_model,
+)
 
+from preprocessing.categories import all_categories
 from preprocessing.model_metadata import write_metadata
 from webapp import create_app
 from webapp.predictor import Predictor, get_registry
@@ -93,6 +100,23 @@ def predictor(web_model: WebModel) -> Predictor:
     return Predictor(web_model.directory, web_model.metadata)
 
 
+@pytest.fixture(scope="session")
+def other_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, WebModel]:
+    """Tiny models in one served folder: accessories with "other" (7 outputs) and a reference (345 outputs)."""
+    folder = tmp_path_factory.mktemp("other-models")
+    return {
+        "accessories": write_other_model(folder / "served", build_tiny_model(folder / "other.keras", categories=7)),
+        "reference": write_reference_model(folder / "served",
+                                           build_tiny_model(folder / "reference.keras", len(all_categories()))),
+    }
+
+
+@pytest.fixture(scope="session")
+def other_predictors(other_models: dict[str, WebModel]) -> dict[str, Predictor]:
+    """Their predictors, loaded once for the session."""
+    return {set_name: Predictor(model.directory, model.metadata) for set_name, model in other_models.items()}
+
+
 @pytest.fixture
 def make_app(tmp_path: Path, web_model: WebModel, predictor: Predictor,
              database_url: str | None) -> Iterator[Callable[..., Flask]]:
@@ -121,6 +145,21 @@ def make_app(tmp_path: Path, web_model: WebModel, predictor: Predictor,
     yield make
     for app in apps:
         get_store(app).close()
+
+
+@pytest.fixture
+def make_other_app(make_app: Callable[..., Flask], other_models: dict[str, WebModel],
+                   other_predictors: dict[str, Predictor]) -> Callable[..., Flask]:
+    """Return a factory: the app serving ``other_models`` (a set with "something else" and a reference opinion)."""
+
+    def make(**overrides: Any) -> Flask:
+        app = make_app(share_predictor=False, MODEL_DIR=str(other_models["accessories"].root), **overrides)
+        registry = get_registry(app)
+        for set_name, predictor in other_predictors.items():
+            registry.adopt(registry.current(set_name), predictor)
+        return app
+
+    return make
 
 
 @pytest.fixture

@@ -169,3 +169,13 @@ def test_the_docs_page_renders_the_contract_from_local_files(client):
     assert "/static/vendor/swagger-ui-bundle.js" in parts.loaded
     assert 'data-openapi-url="/api/openapi.json"' in page
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+def test_something_else_is_in_the_contract_where_the_model_has_none_of_these(make_other_app):
+    """A set with "none of these" takes "other" with a name; the contract says so, and still refuses a long name."""
+    client = make_other_app().test_client()
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    assert schemas["Drawing"]["properties"]["label"]["enum"] == [*DEFAULT_CATEGORIES, "other"]
+    assert "name" in schemas["Drawing"]["properties"] and "name" in schemas["GalleryItem"]["required"]
+    refused = client.post("/api/drawings", json={"label": "other", "name": 7, "strokes": SQUARE})
+    assert refused.get_json() == {"error": '"name" must be a string: what the drawing is, e.g. "house"'}

@@ -59,13 +59,14 @@ def test_gallery_shows_approved_drawings_only(client):
 
 
 def test_gallery_items_carry_no_private_details(client):
-    """An item is its id, label, time and a public image URL; nothing about the contributor or the model."""
+    """An item is its id, label, name (for "something else"), time and a public image URL; nothing about the contributor or the model."""
     drawing_id = contribute(client)
     decide(client, [drawing_id], "approved")
     body = client.get("/api/gallery?label=sock").get_json()
     assert body["label"] == "sock" and body["next"] is None
     [item] = body["drawings"]
-    assert set(item) == {"id", "label", "created", "image_url"}
+    assert set(item) == {"id", "label", "name", "created", "image_url"}
+    assert item["name"] is None
     image = client.get(item["image_url"])
     assert image.status_code == 200 and image.mimetype == "image/png"
 

@@ -165,6 +165,49 @@ def test_review_queue_puts_disagreements_first(store):
     assert [drawing["id"] for drawing in store.review_queue(limit=2, offset=2)] == [ids[4], ids[0]]
 
 
+def test_review_queue_puts_reference_doubts_first(store):
+    """A drawing the reference doubts joins the model's disagreements, though the model agrees; no opinion is no doubt."""
+    house = [{"label": "house", "probability": 0.9}, {"label": "barn", "probability": 0.09},
+             {"label": "church", "probability": 0.01}]
+    ids = store.add_drawings([
+        contribution("umbrella", guess="umbrella", reference_doubts=False),
+        contribution("umbrella", guess="umbrella"),
+        contribution("purse", guess="purse", reference=house, reference_doubts=True),
+        contribution("other", guess="other", name="house", reference=house, reference_doubts=False),
+    ])
+    queue = store.review_queue(limit=10)
+    assert [drawing["id"] for drawing in queue] == [ids[2], ids[0], ids[1], ids[3]]
+    assert queue[0]["reference"] == house and queue[0]["reference_doubts"] is True and queue[0]["name"] is None
+    assert (queue[2]["reference"], queue[2]["reference_doubts"]) == (None, None)
+    assert queue[3]["name"] == "house" and queue[3]["reference_doubts"] is False
+
+
+def test_migration_2_keeps_the_rows_stored_before_it(store, monkeypatch):
+    """A store at schema 1 with a drawing in it: migrating adds name and reference, the drawing reads as before."""
+    from webapp.store import base
+
+    every = base.migrations(store.dialect)
+    with store.transaction() as connection:  # Back to schema 1: the fixture's store is already migrated.
+        store._execute(connection, "DROP TABLE review")
+        store._execute(connection, "DROP TABLE drawing")
+        store._execute(connection, "DROP TABLE idempotency_key")
+        store._execute(connection, "DROP TABLE rate_limit")
+        store._execute(connection, "DELETE FROM schema_migration")
+    monkeypatch.setattr(base, "migrations", lambda dialect: every[:1])
+    assert store.migrate() == [every[0][1]]
+    with store.transaction() as connection:
+        store._execute(connection, "INSERT INTO drawing (label, created, guess, guess_probability, strokes, n_strokes,"
+                                   " n_points, bitmap) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       ("sock", store._timestamp(datetime.now(timezone.utc)), "sock", 0.9,
+                        json.dumps(SQUARE), 1, 5, bitmap_png(strokes_bitmap(contribution().strokes))))
+    monkeypatch.setattr(base, "migrations", lambda dialect: every)
+    assert store.migrate() == [name for _, name, _ in every[1:]]
+    [kept] = store.review_queue()
+    assert (kept["label"], kept["guess"], kept["strokes"]) == ("sock", "sock", SQUARE)
+    assert (kept["name"], kept["reference"], kept["reference_doubts"]) == (None, None, None)
+    assert store.schema_version() == len(every)
+
+
 def test_set_status_records_each_review(store):
     """Changing many at once counts only real changes and keeps who and when for each; bad input is ValueError."""
     ids = store.add_drawings([contribution() for _ in range(3)])

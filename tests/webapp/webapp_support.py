@@ -18,8 +18,9 @@ from typing import Any
 
 from flask import Flask
 
-from preprocessing.categories import DEFAULT_CATEGORIES, DEFAULT_SET
-from preprocessing.model_metadata import build_metadata
+from preprocessing.categories import DEFAULT_CATEGORIES, DEFAULT_SET, OTHER_LABEL, all_categories
+from preprocessing.decision import default_decision
+from preprocessing.model_metadata import REFERENCE_ROLE, build_metadata
 from webapp.store import get_store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,7 @@ DRAWINGS = {"square": SQUARE, "cross": CROSS, "zigzag": ZIGZAG}
 
 
 TEST_VERSION = "test-model-1"
+REFERENCE_SET = "reference"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,20 @@ def write_web_model(root: Path, keras_model: Path, *, set_name: str = DEFAULT_SE
     if current:
         (root / set_name / "CURRENT").write_text(version + "\n")
     return WebModel(root, directory, directory / "model.keras", metadata)
+
+
+def write_other_model(root: Path, keras_model: Path) -> WebModel:
+    """The default set with "none of these": six categories and "other" (``keras_model`` has seven outputs)."""
+    return write_web_model(root, keras_model, version="test-other-1", outputs=[*DEFAULT_CATEGORIES, OTHER_LABEL],
+                           decision=default_decision(OTHER_LABEL))
+
+
+def write_reference_model(root: Path, keras_model: Path) -> WebModel:
+    """A reference set knowing Quick Draw's 345 categories (``keras_model`` has 345 outputs), role "reference"."""
+    names = list(all_categories())
+    return write_web_model(root, keras_model, set_name=REFERENCE_SET, version="test-reference-1", categories=names,
+                           outputs=names, decision=default_decision(None), role=REFERENCE_ROLE,
+                           title="Quick Draw reference")
 
 
 def store_snapshot(app: Flask) -> tuple[int, list[int]]:

@@ -27,8 +27,8 @@ STATUSES = ("pending", "approved", "rejected")
 MAX_PAGE = 200  # Rows one review_queue/gallery call returns at most.
 EXPORT_PAGE = 500  # Rows read per query while streaming a whole export.
 # Columns a listing returns: everything but the images, which have their own calls.
-SUMMARY_COLUMNS = ("id, label, status, created, model_set, model_version, guess, guess_probability,"
-                   " strokes, n_strokes, n_points")
+SUMMARY_COLUMNS = ("id, label, name, status, created, model_set, model_version, guess, guess_probability,"
+                   " reference, reference_doubts, strokes, n_strokes, n_points")
 
 
 class StoreError(RuntimeError):
@@ -66,6 +66,9 @@ class Contribution:
     upload_type: str | None = None  # Its Pillow format name, e.g. "PNG".
     client_hash: str | None = None
     created: datetime | None = None  # When it was drawn; None means now (set for imported drawings).
+    name: str | None = None  # What a drawing labelled "other" is, as the contributor wrote it.
+    reference: Sequence[dict[str, Any]] | None = None  # The reference model's top 3: {"label", "probability"}.
+    reference_doubts: bool | None = None  # Whether the reference doubts the label; None without a reference.
 
 
 def strokes_json(strokes: Sequence[Stroke]) -> list[list[list[float]]]:
@@ -84,7 +87,9 @@ def fingerprint(contributions: Sequence[Contribution]) -> str:
     """A digest of what a batch says (labels and strokes), to tell a retried batch from a different one."""
     digest = hashlib.sha256()
     for contribution in contributions:
-        digest.update(json.dumps([contribution.label, strokes_json(contribution.strokes)]).encode())
+        said = [contribution.label, strokes_json(contribution.strokes)]
+        # A name joins the fingerprint only when given, so keys stored before names existed still match.
+        digest.update(json.dumps(said if contribution.name is None else [*said, contribution.name]).encode())
     return digest.hexdigest()
 
 
@@ -153,12 +158,15 @@ class Store:
         return {
             "id": row["id"],
             "label": row["label"],
+            "name": row["name"],
             "status": row["status"],
             "created": self._iso(row["created"]),
             "model_set": row["model_set"],
             "model_version": row["model_version"],
             "guess": row["guess"],
             "guess_probability": row["guess_probability"],
+            "reference": None if row["reference"] is None else json.loads(row["reference"]),
+            "reference_doubts": None if row["reference_doubts"] is None else bool(row["reference_doubts"]),
             "strokes": json.loads(row["strokes"]),
             "n_strokes": row["n_strokes"],
             "n_points": row["n_points"],
@@ -227,17 +235,21 @@ class Store:
             for index, contribution in enumerate(contributions):
                 row = self._execute(
                     connection,
-                    "INSERT INTO drawing (label, created, model_set, model_version, guess, guess_probability, strokes,"
-                    " n_strokes, n_points, bitmap, image, image_type, client_hash, import_key)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO drawing (label, name, created, model_set, model_version, guess, guess_probability,"
+                    " reference, reference_doubts, strokes, n_strokes, n_points, bitmap, image, image_type,"
+                    " client_hash, import_key)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (import_key) DO NOTHING RETURNING id",
                     (
                         contribution.label,
+                        contribution.name,
                         self._timestamp(contribution.created or now),
                         contribution.model_set,
                         contribution.model_version,
                         contribution.guess,
                         contribution.guess_probability,
+                        None if contribution.reference is None else json.dumps(list(contribution.reference)),
+                        contribution.reference_doubts,
                         json.dumps(strokes_json(contribution.strokes)),
                         len(contribution.strokes),
                         sum(len(stroke) for stroke in contribution.strokes),
@@ -279,13 +291,18 @@ class Store:
     # Review and gallery.
 
     def review_queue(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Pending drawings, disagreements with the model first (its guess differs, is "other" or missing), then oldest first."""
+        """Pending drawings, doubtful ones first, then oldest first.
+
+        Doubtful: the served model's guess differs from the label (is "other" or missing), or
+        the reference model doubts the label (``reference_doubts``, decided when it was stored).
+        """
         limit, offset = _page(limit), max(0, int(offset))
         with self.reading() as connection:
             rows = self._execute(
                 connection,
                 f"SELECT {SUMMARY_COLUMNS} FROM drawing WHERE status = 'pending'"
-                " ORDER BY CASE WHEN guess IS NULL OR guess <> label THEN 0 ELSE 1 END, id LIMIT ? OFFSET ?",
+                " ORDER BY CASE WHEN guess IS NULL OR guess <> label OR reference_doubts THEN 0 ELSE 1 END, id"
+                " LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
         return [{**self._summary(row), "disagreement": row["guess"] != row["label"]} for row in rows]

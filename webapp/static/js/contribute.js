@@ -1,6 +1,6 @@
 // The contribute page: choose a category, draw it, and store it on the server.
 
-import { decisionBlock, drawingExtent } from './decision.js';
+import { decisionBlock, drawingExtent, otherLabel } from './decision.js';
 import { KEPT_DRAWING_KEY, setUpDrawingPage } from './drawing-page.js';
 import { withArticle } from './game.js';
 import * as ui from './ui.js';
@@ -9,20 +9,23 @@ const CHOOSE_FIRST = 'Choose what you drew first.';
 
 const page = setUpDrawingPage();
 let categories = [];
+let other = null; // The label of "Something else…", when the model has "none of these".
 
 page.metadata
   .then((metadata) => {
     categories = metadata.categories;
-    ui.populateLabelSelect(categories);
+    other = otherLabel(metadata);
+    ui.populateLabelSelect(categories, other);
     restoreKeptDrawing();
   })
   .catch(() => ui.showCategoriesUnavailable())
   .finally(refreshStats);
 
 ui.onSubmit(submitDrawing);
-ui.onLabelChange(() => {
+ui.onLabelChange((label) => {
   // The request to choose is answered: it must not stay on screen.
   if (ui.submitStatus().text === CHOOSE_FIRST) ui.showSubmitStatus('idle', '');
+  ui.showNameField(other !== null && label === other);
   checkLabelAgainstGuess();
 });
 page.onGuess(checkLabelAgainstGuess);
@@ -38,7 +41,8 @@ function restoreKeptDrawing() {
   }
   if (!kept || !Array.isArray(kept.strokes) || kept.strokes.length === 0) return;
   page.canvas.load(kept.strokes, kept.side);
-  ui.showSubmitStatus('idle', 'Here is your drawing: choose what it really was, then send it.');
+  const orElse = other === null ? '' : ' (or Something else…, at the end of the list)';
+  ui.showSubmitStatus('idle', `Here is your drawing: choose what it really was${orElse}, then send it.`);
   ui.focusLabelSelect();
 }
 
@@ -46,7 +50,8 @@ function restoreKeptDrawing() {
 function checkLabelAgainstGuess() {
   const label = ui.selectedLabel();
   const { decision } = page.latest();
-  if (!label || !decision || page.canvas.isEmpty || decision.state === 'too-small') {
+  // "Something else" is what the model has no name for: nothing to compare.
+  if (!label || label === other || !decision || page.canvas.isEmpty || decision.state === 'too-small') {
     ui.showLabelWarning('');
     return;
   }
@@ -90,6 +95,7 @@ async function submitDrawing() {
     ui.showSubmitStatus('error', 'Keep drawing… this mark is too small to send.');
     return;
   }
+  const name = label === other ? ui.enteredName() : '';
   const sentRevision = page.canvas.revision;
   ui.setSubmitting(true);
   ui.showSubmitStatus('pending', 'Sending your drawing…');
@@ -97,11 +103,12 @@ async function submitDrawing() {
     const response = await fetch(page.config.drawingsUrl, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ label, strokes: page.canvas.strokes }),
+      body: JSON.stringify({ label, strokes: page.canvas.strokes, ...(name ? { name } : {}) }),
     });
     const body = await response.json().catch(() => ({}));
     if (response.status === 201 && body.id !== undefined) {
-      ui.showSubmitStatus('success', `Saved your ${label} drawing #${body.id} — thank you!`);
+      const what = label !== other ? label : name || 'something else';
+      ui.showSubmitStatus('success', `Saved your ${what} drawing #${body.id} — thank you!`);
       // Keep anything drawn while the request was in flight.
       if (page.canvas.revision === sentRevision) page.canvas.clear();
       refreshStats();

@@ -17,6 +17,21 @@ export function decisionBlock(metadata) {
 }
 
 /**
+ * The label of "something else" for a model: its decision's other_label when the model has
+ * that output, else null (the twin of other_label() in webapp/validation.py).
+ */
+export function otherLabel(metadata) {
+  const label = decisionBlock(metadata).other_label;
+  return label && (metadata?.outputs ?? []).includes(label) ? label : null;
+}
+
+/** What a drawing is called on the pages: its category, or for "something else" the name it was given. */
+export function drawingTitle(drawing, other) {
+  if (other === null || drawing.label !== other) return drawing.label;
+  return drawing.name ? `something else: ${drawing.name}` : 'something else';
+}
+
+/**
  * Decide about ranked guesses (`[{label, probability}]`, "other" included when the model has
  * it) of `strokes`. Returns decide()'s `{state, label}` plus `probability`: the named label's,
  * or the best accessory's when none is named.

@@ -3,6 +3,7 @@
 // The categories come from the served model's metadata, like every page's; the chosen one
 // is kept in the URL's fragment (#<category>) so that a category can be linked to.
 
+import { drawingTitle, otherLabel } from './decision.js';
 import { loadMetadata } from './model.js';
 
 const PAGE_SIZE = 48;
@@ -16,6 +17,7 @@ const moreButton = document.getElementById('gallery-more');
 
 let current = null;
 let next = null;
+let other = null; // The label of "something else", when the model has "none of these".
 // Answers for a category the visitor has since left are dropped.
 let generation = 0;
 
@@ -25,7 +27,12 @@ function showStatus(state, message) {
   statusLine.textContent = message;
 }
 
-/** One approved drawing. */
+/** What a category's button and status line call it. */
+function categoryTitle(category) {
+  return category === other ? 'something else' : category;
+}
+
+/** One approved drawing; "something else" shows the name it was given. */
 function tile(drawing) {
   const item = document.createElement('li');
   item.className = 'gallery-tile';
@@ -33,11 +40,18 @@ function tile(drawing) {
   const image = document.createElement('img');
   image.className = 'review-image';
   image.src = drawing.image_url;
-  image.alt = `A ${drawing.label} someone drew`;
+  image.alt = drawing.label === other ? `A drawing of ${drawing.name || 'something else'}` : `A ${drawing.label} someone drew`;
   image.width = 112;
   image.height = 112;
   image.loading = 'lazy';
   item.append(image);
+  if (drawing.label === other) {
+    const caption = document.createElement('p');
+    caption.className = 'review-label';
+    caption.dataset.testid = 'gallery-name';
+    caption.textContent = drawingTitle(drawing, other);
+    item.append(caption);
+  }
   return item;
 }
 
@@ -56,7 +70,8 @@ async function loadPage() {
     next = body.next;
     moreButton.hidden = next === null;
     const shown = grid.children.length;
-    showStatus('idle', shown === 0 ? `No approved ${current} drawings yet.` : `${shown} approved ${current} drawing${shown === 1 ? '' : 's'}${next === null ? '' : ' so far'}.`);
+    const title = categoryTitle(current);
+    showStatus('idle', shown === 0 ? `No approved ${title} drawings yet.` : `${shown} approved ${title} drawing${shown === 1 ? '' : 's'}${next === null ? '' : ' so far'}.`);
   } catch (error) {
     if (mine === generation) showStatus('error', `Could not load the gallery: ${error.message}`);
   } finally {
@@ -74,7 +89,7 @@ function choose(category) {
   }
   grid.replaceChildren();
   moreButton.hidden = true;
-  showStatus('pending', `Loading ${category} drawings…`);
+  showStatus('pending', `Loading ${categoryTitle(category)} drawings…`);
   if (window.location.hash !== `#${category}`) history.replaceState(null, '', `#${category}`);
   loadPage();
 }
@@ -87,7 +102,7 @@ function showCategories(categories) {
       button.type = 'button';
       button.className = 'button gallery-category';
       button.dataset.label = category;
-      button.textContent = category;
+      button.textContent = categoryTitle(category);
       button.setAttribute('aria-pressed', 'false');
       button.addEventListener('click', () => choose(category));
       return button;
@@ -99,7 +114,8 @@ moreButton.addEventListener('click', () => loadPage());
 
 loadMetadata(main.dataset.metadataUrl)
   .then((metadata) => {
-    const categories = metadata.categories;
+    other = otherLabel(metadata);
+    const categories = other === null ? metadata.categories : [...metadata.categories, other];
     showCategories(categories);
     const wanted = decodeURIComponent(window.location.hash.slice(1));
     choose(categories.includes(wanted) ? wanted : categories[0]);

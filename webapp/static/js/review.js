@@ -5,6 +5,9 @@
 // between drawings, Space selects, A approves and R rejects the selection (or, with none,
 // the drawing that has focus).
 
+import { drawingTitle, otherLabel } from './decision.js';
+import { loadMetadata } from './model.js';
+
 const TOKEN_KEY = 'doodles.adminToken';
 const PAGE_SIZE = 48;
 
@@ -17,6 +20,9 @@ const panel = document.getElementById('review-panel');
 const grid = document.getElementById('review-grid');
 const statusLine = document.getElementById('review-status');
 
+// The label of "something else" (the served model's metadata says which, if any); null until known.
+const otherReady = loadMetadata(main.dataset.metadataUrl).then(otherLabel).catch(() => null);
+let other = null;
 let busy = false;
 // The tile that last had focus: the toolbar buttons act on it after taking the focus themselves.
 let lastFocused = null;
@@ -77,7 +83,23 @@ function percent(probability) {
   return `${Math.round(probability * 100)}%`;
 }
 
-/** One grid tile: the drawing, its label, and what the model said. */
+/** What the reference model saw: its top guess, with all three in the tooltip. */
+function referenceLine(drawing) {
+  const line = document.createElement('p');
+  line.className = 'review-reference';
+  line.dataset.testid = 'review-reference';
+  line.dataset.doubts = String(drawing.reference_doubts === true);
+  if (!drawing.reference?.length) {
+    line.textContent = 'reference: no opinion';
+    return line;
+  }
+  const [top] = drawing.reference;
+  line.textContent = `reference: ${top.label} (${percent(top.probability)})`;
+  line.title = drawing.reference.map(({ label, probability }) => `${label} ${percent(probability)}`).join(', ');
+  return line;
+}
+
+/** One grid tile: the drawing, its label (with its name, for "something else"), what the model and the reference said. */
 function tile(drawing) {
   const item = document.createElement('li');
   item.className = 'review-tile';
@@ -87,19 +109,20 @@ function tile(drawing) {
   item.dataset.testid = 'review-tile';
   item.dataset.label = drawing.label;
   item.setAttribute('aria-selected', 'false');
-  const disagrees = drawing.guess !== drawing.label;
+  const disagrees = drawing.guess !== drawing.label || drawing.reference_doubts === true;
   item.dataset.disagrees = String(disagrees);
+  const title = drawingTitle(drawing, other);
 
   const image = document.createElement('img');
   image.className = 'review-image';
-  image.alt = `Drawing ${drawing.id}, labelled ${drawing.label}`;
+  image.alt = `Drawing ${drawing.id}, labelled ${title}`;
   image.width = 112;
   image.height = 112;
   if (drawing.image) image.src = drawing.image;
 
   const label = document.createElement('p');
   label.className = 'review-label';
-  label.textContent = drawing.label;
+  label.textContent = title;
 
   const guess = document.createElement('p');
   guess.className = 'review-guess';
@@ -107,8 +130,9 @@ function tile(drawing) {
     ? 'model: no guess'
     : `model: ${drawing.guess}${drawing.guess_probability == null ? '' : ` (${percent(drawing.guess_probability)})`}`;
 
-  item.append(image, label, guess);
-  item.setAttribute('aria-label', `#${drawing.id} ${drawing.label}; ${guess.textContent}`);
+  const reference = referenceLine(drawing);
+  item.append(image, label, guess, reference);
+  item.setAttribute('aria-label', `#${drawing.id} ${title}; ${guess.textContent}; ${reference.textContent}`);
   return item;
 }
 
@@ -136,6 +160,7 @@ async function loadQueue() {
   showStatus('pending', 'Loading pending drawings…');
   try {
     const body = await callApi(`${reviewUrl}?limit=${PAGE_SIZE}&offset=0`);
+    other = await otherReady;
     grid.replaceChildren(...body.drawings.map(tile));
     tokenForm.hidden = true;
     panel.hidden = false;
@@ -145,7 +170,7 @@ async function loadQueue() {
       const shown = body.drawings.length;
       const total = body.pending ?? shown;
       const more = total > shown ? ` (${shown} shown)` : '';
-      showStatus('idle', `${total} pending drawing${total === 1 ? '' : 's'}${more}, disagreements with the model first.`);
+      showStatus('idle', `${total} pending drawing${total === 1 ? '' : 's'}${more}, doubtful ones first (the model or the reference disagrees).`);
       focusTile(tiles()[0]);
     }
   } catch (error) {

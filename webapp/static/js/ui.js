@@ -259,12 +259,24 @@ export function showModelChoice(sets, chosen, callback) {
 
 // ---- Contribute form ----
 
-/** Fill the category <select> and enable it. */
-export function populateLabelSelect(categories) {
+/** Fill the category <select> and enable it; `other` (or null) adds "Something else…" last. */
+export function populateLabelSelect(categories, other = null) {
   const select = byId('label-select');
   const placeholder = new Option('Choose a category…', '');
-  select.replaceChildren(placeholder, ...categories.map((label) => new Option(label, label)));
+  const choices = categories.map((label) => new Option(label, label));
+  if (other !== null) choices.push(new Option('Something else…', other));
+  select.replaceChildren(placeholder, ...choices);
   select.disabled = false;
+}
+
+/** Show the "What is it?" field (for "Something else…") or hide it. */
+export function showNameField(shown) {
+  byId('name-field').hidden = !shown;
+}
+
+/** The name typed for "Something else…", trimmed ('' when none). */
+export function enteredName() {
+  return byId('name-input').value.trim();
 }
 
 /** Leave the <select> disabled with a message when there are no categories to offer. */
