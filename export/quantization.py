@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from training.run_folder import inference_copy
+
 QUANTIZATIONS: tuple[str | None, ...] = (None, "float16", "uint8")
 # How each option appears in tensorflowjs' ``quantization_dtype_map``: ``True`` is the
 # fallthrough entry, meaning "every weight", as the command-line flags without a pattern.
@@ -68,27 +70,6 @@ def apply_to_model(model: Any, quantization: str | None) -> Any:
             variable.assign(round_trip(np.asarray(variable.numpy()), quantization))
             handled.add(id(variable))
     return copy
-
-
-def inference_copy(model: Any) -> Any:
-    """Return a copy of ``model`` with its weights and none of its training state (optimizer, compile settings)."""
-    import keras
-
-    # keras.models.clone_model rebuilds nested models from their configs, and a nested model
-    # that was compiled in training comes back compiled, Adam slots and all: rebuilding from a
-    # config without any compile_config keeps the optimizer out at every depth.
-    copy = keras.saving.deserialize_keras_object(_without_compile_config(keras.saving.serialize_keras_object(model)))
-    copy.set_weights(model.get_weights())
-    return copy
-
-
-def _without_compile_config(config: Any) -> Any:
-    """``config`` (a serialized Keras object) with every nested ``compile_config`` entry removed."""
-    if isinstance(config, dict):
-        return {key: _without_compile_config(value) for key, value in config.items() if key != "compile_config"}
-    if isinstance(config, list):
-        return [_without_compile_config(value) for value in config]
-    return config
 
 
 def _all_layers(model: Any) -> list[Any]:

@@ -135,7 +135,7 @@ def line_weight_variants(images: np.ndarray) -> dict[str, np.ndarray]:
     images = np.asarray(images, dtype=np.float32)
     window = (1, 3, 3)
     variants = {
-        "thicker": 0.5 * images + 0.5 * ndimage.maximum_filter(images, size=window),
+        "thicker": ndimage.maximum_filter(images, size=window),
         "thinner": 0.5 * images + 0.5 * ndimage.minimum_filter(images, size=(1, 2, 2)),
         "blurred": ndimage.gaussian_filter(images, sigma=(0, 0.8, 0.8)),
     }

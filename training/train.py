@@ -30,7 +30,7 @@ import numpy as np
 from training import evaluate as evaluation
 from training.dataset import add_dataset_flags, load_info, load_split, resolve_dataset
 from training.dataset import outputs as dataset_outputs
-from training.run_folder import git_commit
+from training.run_folder import git_commit, inference_copy
 
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "training_curves.png"
@@ -730,7 +730,8 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
                                          if len(outputs) > len(categories) else None, reject_below)
     val_metrics = evaluation.score_split(model, dataset_dir, "val", reject_below, val_probabilities)
     test_metrics = evaluation.score_split(model, dataset_dir, "test", reject_below)
-    model.save(out / evaluation.MODEL_FILE)
+    # Without the optimizer's slots: the run folder is committed for the shipped models.
+    inference_copy(model).save(out / evaluation.MODEL_FILE)
     val_losses = history["val_loss"]
     card = build_model_card(
         categories=categories, info=splits.info, dataset_dir=dataset_dir, recipe=recipe,
