@@ -169,14 +169,7 @@ def test_recognises_real_quick_draw_drawings(category, replayed_drawings):
     )
 
 
-# The shipped model still takes a house (a square, a roof, a door) for a purse, as it takes 90-100 %
-# of Quick Draw's own test houses: with 70 drawings each, the two look alike to it (docs/training.md).
-# Strict, so the day a model rejects it this test says so.
-HOUSE_IS_A_PURSE = pytest.mark.xfail(strict=True, reason="the shipped model answers 'purse' for a house")
-
-
-@pytest.mark.parametrize("thing", [pytest.param(name, marks=HOUSE_IS_A_PURSE) if name == "house" else name
-                                   for name in sorted(ISSUE_EXAMPLES)])
+@pytest.mark.parametrize("thing", sorted(ISSUE_EXAMPLES))
 def test_things_that_are_not_accessories_are_answered_none_of_these(thing, page, open_page, final_guess):
     """The issue's examples drawn with the mouse on the shipped model: a house, a smiley, a scribble."""
     pen = open_page(page, "/")
