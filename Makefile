@@ -71,18 +71,27 @@ data: setup
 	$(PY) -m training build --set accessories --out $(DATA_DIR)/dataset
 	$(PY) -m training build --set wardrobe --out $(DATA_DIR)/wardrobe --no-report
 
+# The shipped recipe: DoodleNet (training/teachers/) fine-tuned on our labels, its view of every
+# other drawing in the targets (docs/training.md, "The teacher"). `--teacher none` runs are
+# today's recipe without it, trained beside for the comparison, as are the seed CNN and the
+# teacher as it is (--epochs 0).
+TEACHER_RECIPE ?= --teacher doodlenet --student teacher --epochs 10 --learning-rate 5e-4 --label-smoothing 0 --render-jitter 0.3
+
 train: data
-	$(PY) -m training train --arch default --out $(RUN_DIR)
+	$(PY) -m training train $(TEACHER_RECIPE) --out $(RUN_DIR)
+	$(PY) -m training train --arch default --teacher none --out runs/no-teacher
+	$(PY) -m training train --teacher doodlenet --student teacher --epochs 0 --flip-average false --out runs/teacher
 	$(PY) -m training train --arch seed --out runs/seed
-	$(PY) -m training compare $(RUN_DIR) runs/seed --out $(RUN_DIR)/comparison.md
-	$(PY) -m training train --arch default --set wardrobe --out $(WARDROBE_RUN_DIR)
-	$(PY) -m training compare $(WARDROBE_RUN_DIR) --set wardrobe --out $(WARDROBE_RUN_DIR)/comparison.md
+	$(PY) -m training compare $(RUN_DIR) runs/no-teacher runs/teacher runs/seed --teacher-gate runs/no-teacher --out $(RUN_DIR)/comparison.md
+	$(PY) -m training train $(TEACHER_RECIPE) --set wardrobe --out $(WARDROBE_RUN_DIR)
+	$(PY) -m training train --arch default --teacher none --set wardrobe --out runs/no-teacher-wardrobe
+	$(PY) -m training compare $(WARDROBE_RUN_DIR) runs/no-teacher-wardrobe --set wardrobe --out $(WARDROBE_RUN_DIR)/comparison.md
 
 # A new immutable version in $(MODEL_DIR)/<set>/ for each set, made current atomically; the
 # reference set (DoodleNet, review's second opinion) too.
 export: setup
-	$(PY) -m export --model $(RUN_DIR) --out $(MODEL_DIR) $(if $(MODEL_SET),--set $(MODEL_SET))
-	$(PY) -m export --model $(WARDROBE_RUN_DIR) --out $(MODEL_DIR)
+	$(PY) -m export --model $(RUN_DIR) --out $(MODEL_DIR) $(EXPORT_FLAGS) $(if $(MODEL_SET),--set $(MODEL_SET))
+	$(PY) -m export --model $(WARDROBE_RUN_DIR) --out $(MODEL_DIR) $(EXPORT_FLAGS)
 	$(PY) -m export reference --out $(MODEL_DIR)
 
 # The version that was current before this one serves again (running servers switch on their next request).
