@@ -55,11 +55,8 @@ def apply_to_model(model: Any, quantization: str | None) -> Any:
 
     With ``None`` the copy holds the same weights. The original model is left untouched.
     """
-    import keras
-
     check_quantization(quantization)
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
+    copy = inference_copy(model)
     if quantization is None:
         return copy
     handled: set[int] = set()
@@ -71,6 +68,27 @@ def apply_to_model(model: Any, quantization: str | None) -> Any:
             variable.assign(round_trip(np.asarray(variable.numpy()), quantization))
             handled.add(id(variable))
     return copy
+
+
+def inference_copy(model: Any) -> Any:
+    """Return a copy of ``model`` with its weights and none of its training state (optimizer, compile settings)."""
+    import keras
+
+    # keras.models.clone_model rebuilds nested models from their configs, and a nested model
+    # that was compiled in training comes back compiled, Adam slots and all: rebuilding from a
+    # config without any compile_config keeps the optimizer out at every depth.
+    copy = keras.saving.deserialize_keras_object(_without_compile_config(keras.saving.serialize_keras_object(model)))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _without_compile_config(config: Any) -> Any:
+    """``config`` (a serialized Keras object) with every nested ``compile_config`` entry removed."""
+    if isinstance(config, dict):
+        return {key: _without_compile_config(value) for key, value in config.items() if key != "compile_config"}
+    if isinstance(config, list):
+        return [_without_compile_config(value) for value in config]
+    return config
 
 
 def _all_layers(model: Any) -> list[Any]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 
@@ -17,6 +20,7 @@ from export.convert import (
     check_categories,
     choose_quantization,
     export_model,
+    save_served_keras,
     version_hash,
     weights_bytes,
 )
@@ -115,6 +119,41 @@ def test_the_served_keras_twin_holds_the_browsers_weights(
     expected = apply_to_model(tiny_model, quantization).predict(images, verbose=0)
     np.testing.assert_allclose(twin.predict(images, verbose=0), expected, rtol=0, atol=1e-6)
     assert not np.allclose(tiny_model.predict(images, verbose=0), expected, rtol=0, atol=1e-7)
+
+
+def test_the_served_twin_carries_no_training_state(tmp_path: Path, tiny_model: Any, parity_images: np.ndarray) -> None:
+    """A classifier trained with Adam and wrapped twice (as training wraps it) is served without the Adam slots."""
+    import keras
+
+    images = parity_images[:32]
+    classifier = keras.models.clone_model(tiny_model)
+    classifier.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    classifier.fit(images, np.arange(len(images)) % len(DEFAULT_CATEGORIES), epochs=1, verbose=0)
+    middle_input = keras.Input(shape=images.shape[1:], name="bitmap")
+    middle = keras.Model(middle_input, classifier(middle_input), name="middle")
+    outer_input = keras.Input(shape=images.shape[1:], name="bitmap")
+    trained = keras.Model(outer_input, middle(outer_input), name="outer")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    trained.save(run_dir / "model.keras")
+    # Loaded as export loads it: the nested classifier comes back compiled, optimizer and all.
+    loaded = keras.models.load_model(run_dir / "model.keras", compile=False)
+
+    path = tmp_path / "model.keras"
+    save_served_keras(loaded, "uint8", path)
+    with zipfile.ZipFile(path) as archive:
+        config = archive.read("config.json").decode()
+        with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
+            stored: list[str] = []
+            weights.visititems(lambda name, item: stored.append(name) if isinstance(item, h5py.Dataset) else None)
+    assert stored and not [name for name in stored if "optimizer" in name]
+    assert "\"optimizer\"" not in config and "Adam" not in config
+    weights_bytes_float32 = 4 * trained.count_params()
+    assert path.stat().st_size < weights_bytes_float32 + 64 * 1024
+    assert (run_dir / "model.keras").stat().st_size > weights_bytes_float32 * 2  # The Adam slots the twin drops.
+    served_twin = keras.models.load_model(path)
+    np.testing.assert_allclose(served_twin.predict(images, verbose=0),
+                               apply_to_model(trained, "uint8").predict(images, verbose=0), rtol=0, atol=1e-6)
 
 
 @pytest.mark.slow
