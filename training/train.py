@@ -322,12 +322,7 @@ def shard_inputs(splits: Splits, recipe: Recipe, dataset_dir: Path):
     """
     from training import pipeline, shards
 
-    problems = [f"{name} must be {wanted!r}" for name, wanted in
-                (("balance", "none"), ("redraw_per_class", 0), ("hard_negative_epochs", 0))
-                if getattr(recipe, name) != wanted]
-    if problems:
-        raise ValueError("training from shards streams the rows as they come: " + "; ".join(problems)
-                         + " (or train with --data-format memory)")
+    check_run_choices(recipe, "none", "shards")
     num_named, num_classes = len(splits.categories), len(splits.outputs)
     lookup = None
     if num_classes > num_named and recipe.other_targets == "named":
@@ -640,6 +635,13 @@ def check_run_choices(recipe: Recipe, strategy: str, data_format: str) -> None:
     if strategy not in STRATEGIES or data_format not in DATA_FORMATS:
         raise ValueError(f"choose a strategy among {', '.join(STRATEGIES)} and a data format among "
                          f"{', '.join(DATA_FORMATS)}, not {strategy!r} and {data_format!r}")
+    if data_format == "shards":
+        problems = [f"{name} must be {wanted!r}" for name, wanted in
+                    (("balance", "none"), ("redraw_per_class", 0), ("hard_negative_epochs", 0))
+                    if getattr(recipe, name) != wanted]
+        if problems:
+            raise ValueError("training from shards streams the rows as they come: " + "; ".join(problems)
+                             + " (or train with --data-format memory)")
     if strategy == "none":
         return
     # The distributed loop trains every epoch it is given and selects nothing (training.distributed).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -108,8 +109,12 @@ def test_shards_refuse_the_recipe_parts_that_need_the_whole_split(sharded: Path)
     with pytest.raises(ValueError, match=r"balance must be 'none'; redraw_per_class must be 0"):
         train.shard_inputs(splits, train.Recipe(), sharded)
     with pytest.raises(ValueError, match=r"keep_best_epoch must be False"):
-        train.check_run_choices(train.Recipe(keep_best_epoch=True), "multiworker", "shards")
-    train.check_run_choices(train.Recipe(keep_best_epoch=True), "none", "shards")
+        train.check_run_choices(train.Recipe(keep_best_epoch=True), "multiworker", "memory")
+    with pytest.raises(ValueError, match=r"--data-format memory"):
+        train.check_run_choices(train.Recipe(), "none", "shards")  # Before any data is read.
+    streamable = train.Recipe(balance="none", redraw_per_class=0)
+    train.check_run_choices(dataclasses.replace(streamable, keep_best_epoch=True), "none", "shards")
+    train.check_run_choices(streamable, "multiworker", "shards")
 
 
 def test_a_multiworker_run_needs_its_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
