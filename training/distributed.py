@@ -16,6 +16,7 @@ finished epoch.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ import numpy as np
 
 STRATEGIES: tuple[str, ...] = ("none", "mirrored", "multiworker")
 BACKUP_DIR = "backup"
+HISTORY_FILE = "history.json"  # In the backup folder: the finished epochs' figures.
 
 
 def make_strategy(name: str) -> Any | None:
@@ -115,6 +117,9 @@ def fit(strategy: Any, network: Any, batches: Any, steps_per_epoch: int, epochs:
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "images_per_second": []}
     if validation is not None and chief:
         history.update({"val_loss": [], "val_accuracy": []})
+    if latest and chief and (backup / HISTORY_FILE).is_file():
+        # The finished epochs' rows, so a resumed run reports every epoch.
+        history = json.loads((backup / HISTORY_FILE).read_text())
     for _ in range(int(epoch.numpy())):
         # A resumed run skips the finished epochs' batches, so it sees what an unbroken one would.
         for _ in range(steps_per_epoch):
@@ -142,6 +147,8 @@ def fit(strategy: Any, network: Any, batches: Any, steps_per_epoch: int, epochs:
             history["val_accuracy"].append(val_accuracy)
         epoch.assign_add(1)
         manager.save()
+        if chief:
+            (backup / HISTORY_FILE).write_text(json.dumps(history))
         if verbose:
             scores = ", ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
             print(f"epoch {int(epoch.numpy())}/{epochs}: {scores}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -126,36 +128,65 @@ def test_a_multiworker_run_needs_its_cluster(monkeypatch: pytest.MonkeyPatch) ->
 
 
 # A tiny recipe with nothing random per replica (dropout, augmentation, mixup draw per
-# device), so one worker and two must reach the same weights up to float rounding.
-DETERMINISTIC_FLAGS = ("--data-format", "shards", "--epochs", "2", "--steps-per-epoch", "4", "--batch-size", "16",
+# device), so one worker and two must reach the same weights up to float rounding. The
+# second epoch is long enough (30 steps) for the test to kill a worker in it.
+DETERMINISTIC_FLAGS = ("--data-format", "shards", "--epochs", "2", "--steps-per-epoch", "30", "--batch-size", "16",
                        "--balance", "none", "--redraw-per-class", "0", "--conv-filters", "8,16",
                        "--dense-units", "16", "--augment", "false", "--mixup", "0", "--conv-dropout", "0",
-                       "--dense-dropout", "0", "--verbose", "0")
+                       "--dense-dropout", "0", "--verbose", "2")
+
+
+def worker_process(launcher: subprocess.Popen, index: int) -> int | None:
+    """The pid of the launcher's worker ``index`` (read from its TF_CONFIG), or None."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # Gone meanwhile, or not ours to read.
+        config = next((item[len(b"TF_CONFIG="):] for item in environment if item.startswith(b"TF_CONFIG=")), None)
+        if parent == launcher.pid and config and json.loads(config)["task"]["index"] == index:
+            return int(entry.name)
+    return None
 
 
 @pytest.mark.slow
-def test_two_workers_train_the_model_one_worker_trains(sharded: Path, tmp_path: Path) -> None:
+def test_two_workers_one_of_them_killed_train_the_model_one_worker_trains(sharded: Path, tmp_path: Path) -> None:
+    """One worker, and two with worker 1 SIGKILLed after the first epoch: the same model, and the run completes."""
     import keras
 
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     runs = {}
-    launches = []
+    launches = {}
     for workers in (1, 2):
         runs[workers] = tmp_path / f"workers-{workers}"
         command = [sys.executable, "-m", "training", "launch", "--workers", str(workers), "--",
                    "--data", str(sharded), "--out", str(runs[workers]), *DETERMINISTIC_FLAGS]
         # Both launches at once: the test waits for the slower, not for the sum.
-        launches.append(subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, text=True))
-    for process in launches:
-        output, _ = process.communicate(timeout=600)
-        assert process.returncode == 0, output[-3000:]
+        launches[workers] = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT, text=True)
+    # Once the first epoch is checkpointed, kill worker 1 of the pair mid-run.
+    checkpoint = runs[2] / "backup" / "checkpoint"
+    while not checkpoint.is_file() and launches[2].poll() is None:
+        time.sleep(0.05)
+    victim = worker_process(launches[2], 1)
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    outputs = {}
+    for workers, process in launches.items():
+        outputs[workers], _ = process.communicate(timeout=600)
+        assert process.returncode == 0, outputs[workers][-3000:]
+    assert "worker 1 was killed" in outputs[2] and "resumed from" in outputs[2]
+    assert "epoch 2/2" in outputs[2]
 
     metrics = {workers: json.loads((folder / "metrics.json").read_text()) for workers, folder in runs.items()}
     for workers in (1, 2):
         assert (metrics[workers]["strategy"], metrics[workers]["workers"]) == ("multiworker", workers)
         assert metrics[workers]["data_format"] == "shards" and metrics[workers]["images_per_second"] > 0
         assert not (runs[workers] / "backup").exists()  # A finished run is not resumed.
+        assert len((runs[workers] / "history.csv").read_text().splitlines()) == 1 + 2  # Both epochs reported.
     assert metrics[1]["count"] == metrics[2]["count"] == 25  # The whole test split, scored once.
     one, two = (keras.models.load_model(runs[workers] / "model.keras", compile=False) for workers in (1, 2))
     for weights_one, weights_two in zip(one.get_weights(), two.get_weights(), strict=True):
