@@ -34,8 +34,14 @@ def start_workers(train_args: list[str], workers: int) -> list[subprocess.Popen]
     """Start the worker processes; the chief's output is shown, the others' errors only."""
     from webapp.store.throwaway import free_port
 
+    ports: list[int] = []
+    while len(ports) < workers:
+        # Each probe's port is free again at once: the same one may come back twice.
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
     processes = []
-    for index, config in enumerate(cluster_configs([free_port() for _ in range(workers)])):
+    for index, config in enumerate(cluster_configs(ports)):
         command = [sys.executable, "-m", "training", "train", "--strategy", "multiworker", *train_args]
         environment = {**os.environ, "TF_CONFIG": json.dumps(config)}
         processes.append(subprocess.Popen(command, env=environment,
