@@ -16,3 +16,8 @@ CREATE TRIGGER drawing_count_update AFTER UPDATE OF label, status ON drawing WHE
 
 -- Idempotency keys are kept a day (webapp/store/base.py); this index makes purging them a range delete.
 CREATE INDEX idempotency_key_created ON idempotency_key (created);
+
+-- The review queue's order (webapp/store/base.py review_queue), as an index over the pending
+-- drawings only: its first page is read from the index instead of sorting the whole backlog.
+CREATE INDEX drawing_review_order ON drawing ((CASE WHEN guess IS NULL OR guess <> label THEN 0 ELSE 1 END), id)
+    WHERE status = 'pending';
