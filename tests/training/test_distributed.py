@@ -172,7 +172,7 @@ def test_two_workers_one_of_them_killed_train_the_model_one_worker_trains(sharde
     while not checkpoint.is_file() and launches[2].poll() is None:
         time.sleep(0.05)
     victim = worker_process(launches[2], 1)
-    assert victim is not None
+    assert victim is not None, "worker 1 of the pair was gone before its first epoch was checkpointed"
     os.kill(victim, signal.SIGKILL)
     outputs = {}
     for workers, process in launches.items():
