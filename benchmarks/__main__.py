@@ -19,7 +19,7 @@ from benchmarks.fixtures import REPO
 from benchmarks.machine import describe_machine
 from training.dataset import default_dataset_dir
 
-SECTIONS = ("server", "store", "baseline", "browser", "training", "make_train")
+SECTIONS = ("server", "store", "store_scale", "baseline", "browser", "training", "make_train")
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 MB = 1_000_000
 
@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=default_dataset_dir(),
                         help="dataset the training benchmark reads (built by `make data`; default: $DATA_DIR/dataset)")
     parser.add_argument("--predictions", type=int, default=500, help="timed in-browser predictions per stage")
+    parser.add_argument("--scale-rows", type=int, default=1_000_000,
+                        help="drawings the store_scale section loads into PostgreSQL (default: %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -50,6 +52,9 @@ def run_sections(args: argparse.Namespace, previous: dict[str, Any]) -> dict[str
         elif section == "store":
             from benchmarks.server import bench_contributions
             results[section] = bench_contributions()
+        elif section == "store_scale":
+            from benchmarks.store_scale import bench_store_scale
+            results[section] = bench_store_scale(args.scale_rows)
         elif section == "baseline":
             from benchmarks.server import bench_baseline_server
             results[section] = bench_baseline_server(args.model)
@@ -204,6 +209,17 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"with indexes" for name, figures in sizes.items()) + ".",
                   f"Model a player downloads once ({store['model_download']['folder']}): "
                   f"{store['model_download']['bytes']:,} bytes.", ""]
+
+    scale = results.get("store_scale", {})
+    if scale:
+        lines += [f"## The store at {scale['rows']:,} drawings (PostgreSQL, durable, loaded with COPY)", "",
+                  f"Loaded in {_fmt(scale['load_seconds'], 0)} s ({scale['load_rows_per_second']:,} rows/s; table "
+                  f"{scale['table_bytes'] / MB:,.0f} MB with indexes). Counts for `/api/health`: "
+                  f"{_fmt(scale['count_ms'])} ms; per label for `/api/drawings/stats`: {_fmt(scale['stats_ms'])} ms; "
+                  f"the review queue's first page: {_fmt(scale['review_first_page_ms'])} ms; the store alone: "
+                  f"{_fmt(scale['store_inserts']['drawings_per_second'], 0)} drawings/s; the export for retraining: "
+                  f"{scale['export']['drawings']:,} approved drawings in {_fmt(scale['export']['seconds'], 0)} s "
+                  f"({scale['export']['drawings_per_second']:,}/s).", ""]
 
     training = results.get("training", {})
     if training:

@@ -429,6 +429,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="another folder laid out like the bucket, e.g. `flask export-drawings` "
                              "output (repeatable)")
     parser.add_argument("--no-report", action="store_true", help="skip the report images")
+    parser.add_argument("--shards", type=_positive_int, default=None, metavar="N",
+                        help="also write every split as N TFRecord shards with a manifest (shards/), "
+                             "for `training train --data-format shards` (default: none)")
 
 
 def add_category_flags(parser: argparse.ArgumentParser) -> None:
@@ -462,6 +465,11 @@ def run(args: argparse.Namespace) -> int:
           negatives=negatives, other_per_class=args.other_per_class,
           cache_dir=None if args.no_cache else args.cache_dir)
     print(f"wrote {args.out}")
+    if args.shards:
+        from training import shards
+
+        shards.write_shards(args.out, args.shards)
+        print(f"wrote {shards.manifest_path(args.out)}")
     if not args.no_report:
         from training import report
 

@@ -137,6 +137,47 @@ def training_dataset(
             streams.append(stream)
         dataset = tf.data.Dataset.sample_from_datasets(
             streams, weights=weights.tolist(), seed=seed, rerandomize_each_iteration=True)
+    return _batched(dataset, num_classes, batch_size, seed, augmentations, one_hot, mixup_alpha)
+
+
+def streaming_training_dataset(
+    rows: tf.data.Dataset,
+    row_count: int,
+    num_classes: int,
+    batch_size: int,
+    seed: int,
+    augmentations: list[layers.Layer] | None = None,
+    one_hot: bool = False,
+    mixup_alpha: float = 0.0,
+    label_lookup: np.ndarray | None = None,
+) -> tf.data.Dataset:
+    """``training_dataset``'s unbalanced batches, from a stream of rows (``training.shards.read_split``).
+
+    Only a shuffle buffer of rows is held, never the split. Read in the split's order, the
+    stream gives exactly the batches ``training_dataset(..., balance="none")`` gives for the
+    same rows and seed. ``label_lookup[kind + 1]`` replaces the label of a negative row
+    (learning negatives by name, see ``train.fine_labels``).
+    """
+    if mixup_alpha > 0 and not one_hot:
+        raise ValueError("mixup blends labels, so it needs one-hot labels")
+    lookup = None if label_lookup is None else tf.constant(np.asarray(label_lookup, dtype=np.int64))
+
+    def model_input(row: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        # The same float32 division as to_model_input, so both paths feed identical numbers.
+        image = (tf.cast(row["image"], tf.float32) / 255.0)[..., tf.newaxis]
+        label = row["label"]
+        if lookup is not None:
+            label = tf.where(row["kind"] >= 0, tf.gather(lookup, row["kind"] + 1), label)
+        return image, label
+
+    dataset = rows.map(model_input, num_parallel_calls=AUTOTUNE, deterministic=True)
+    dataset = dataset.shuffle(min(row_count, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True).repeat()
+    return _batched(dataset, num_classes, batch_size, seed, augmentations, one_hot, mixup_alpha)
+
+
+def _batched(dataset: tf.data.Dataset, num_classes: int, batch_size: int, seed: int,
+             augmentations: list[layers.Layer] | None, one_hot: bool, mixup_alpha: float) -> tf.data.Dataset:
+    """Batch a stream of (image, label) pairs, then augment, one-hot and mix up as asked, and prefetch."""
     dataset = dataset.batch(batch_size, drop_remainder=True)
     if augmentations:
         # Augmenting whole batches is several times faster than one image at a time.

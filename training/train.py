@@ -30,8 +30,10 @@ import numpy as np
 from training import evaluate as evaluation
 from training.dataset import add_dataset_flags, load_info, load_split, resolve_dataset
 from training.dataset import outputs as dataset_outputs
+from training.distributed import STRATEGIES
 from training.run_folder import git_commit, inference_copy
 
+DATA_FORMATS = ("memory", "shards")
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "training_curves.png"
 CHECKPOINT_FILE = "checkpoints/best.keras"
@@ -160,6 +162,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "categories must match the dataset's")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="none",
+                        help="tf.distribute strategy: none (Keras fit), mirrored (this machine's devices) or "
+                             "multiworker (the processes TF_CONFIG names; see `python -m training launch`)")
+    parser.add_argument("--data-format", choices=DATA_FORMATS, default="memory",
+                        help="memory: the .npy splits in memory; shards: stream the training split from the "
+                             "TFRecord shards `training build --shards N` wrote (default: %(default)s)")
     recipe = parser.add_argument_group("recipe (defaults depend on --arch; see training/train.py)")
     for field in dataclasses.fields(Recipe):
         flag = "--" + field.name.replace("_", "-")
@@ -276,10 +284,10 @@ class Splits:
         return outputs(self.info)
 
 
-def load_splits(dataset_dir: Path) -> Splits:
-    """Read dataset.json and all three splits into memory."""
+def load_splits(dataset_dir: Path, mmap: bool = False) -> Splits:
+    """Read dataset.json and all three splits into memory (memory-mapped with ``mmap``: read only as used)."""
     info = load_info(dataset_dir)
-    splits = {name: tuple(np.asarray(a) for a in load_split(dataset_dir, name, mmap=False))
+    splits = {name: tuple(np.asarray(a) for a in load_split(dataset_dir, name, mmap=mmap))
               for name in ("train", "val", "test")}
     for name, (images, labels) in splits.items():
         if len(images) == 0:
@@ -319,8 +327,6 @@ def training_inputs(splits: Splits, recipe: Recipe, negative_weights: np.ndarray
     num_classes = len(splits.outputs)
     if variants is None:
         variants = redrawn_copies(splits, recipe)
-    val_images, val_labels = splits.val
-    grouped_val_labels = val_labels
     label_map, units, soften = None, None, None
     if recipe.teacher != "none" and not (has_other and recipe.other_targets == "named"):
         raise ValueError("a teacher needs a dataset with 'none of these' learnt by name "
@@ -328,20 +334,15 @@ def training_inputs(splits: Splits, recipe: Recipe, negative_weights: np.ndarray
     if has_other and recipe.other_targets == "named":
         seen = training_kinds(splits)
         labels = fine_labels(labels, splits.kinds["train"], num_named, seen)
-        val_labels = fine_labels(val_labels, splits.kinds["val"], num_named, seen)
         num_classes = num_named + len(seen)
         if recipe.teacher != "none":
             # Batches are still drawn per category present; each is then named by the
             # teacher's output for it, so the network learns in the teacher's 345 categories.
             label_map = teacher_label_map(splits, seen)
             units = len(label_map_units(splits))
-            val_labels = label_map[val_labels]
             soften = pipeline.make_distillation(distillation_teacher(splits.categories),
                                                 num_named, recipe.distill_weight)
-    augmentations = None
-    if recipe.augment:
-        augmentations = pipeline.augmentation_layers(
-            recipe.rotation, (-recipe.zoom_in, recipe.zoom_out), recipe.translation, recipe.seed)
+    augmentations = recipe_augmentations(recipe)
     one_hot = uses_one_hot_labels(recipe)
     class_weights = None
     if has_other and (recipe.other_share > 0 or num_classes > num_named + 1):
@@ -358,13 +359,66 @@ def training_inputs(splits: Splits, recipe: Recipe, negative_weights: np.ndarray
                                       variants, recipe.redraw_share, class_weights,
                                       label_map=label_map, units=units, soften=soften,
                                       render_jitter=recipe.render_jitter)
+    steps = recipe.steps_per_epoch or max(1, (len(labels) + len(variants[1])) // recipe.batch_size)
+    return train, validation_input(splits, recipe, num_classes, label_map, units), steps
+
+
+def shard_inputs(splits: Splits, recipe: Recipe, dataset_dir: Path):
+    """``training_inputs``' batches, streamed from the dataset's TFRecord shards: only a shuffle buffer in memory.
+
+    Read in the split's order, they are the batches ``training_inputs`` gives with
+    ``balance="none"`` and no re-drawn copies, the only recipe a stream can follow without
+    the whole split at hand (balancing draws each class from its own rows, re-drawing needs
+    every bitmap).
+    """
+    from training import pipeline, shards
+
+    check_run_choices(recipe, "none", "shards")
+    num_named, num_classes = len(splits.categories), len(splits.outputs)
+    lookup = None
+    if num_classes > num_named and recipe.other_targets == "named":
+        seen = training_kinds(splits)
+        # fine_labels as a table: lookup[kind + 1] is a negative row's class.
+        lookup = np.full(max(seen, default=-1) + 2, -1, dtype=np.int64)
+        lookup[np.asarray(seen, dtype=np.int64) + 1] = num_named + np.arange(len(seen))
+        num_classes = num_named + len(seen)
+    rows = shards.load_manifest(dataset_dir)["splits"]["train"]["rows"]
+    train = pipeline.streaming_training_dataset(
+        shards.read_split(dataset_dir, "train"), rows, num_classes, recipe.batch_size, recipe.seed,
+        recipe_augmentations(recipe), uses_one_hot_labels(recipe), recipe.mixup, lookup)
+    steps = recipe.steps_per_epoch or max(1, rows // recipe.batch_size)
+    return train, validation_input(splits, recipe, num_classes), steps
+
+
+def recipe_augmentations(recipe: Recipe) -> list | None:
+    """The random layers the recipe's augmentation asks for, or None."""
+    from training import pipeline
+
+    if not recipe.augment:
+        return None
+    return pipeline.augmentation_layers(
+        recipe.rotation, (-recipe.zoom_in, recipe.zoom_out), recipe.translation, recipe.seed)
+
+
+def validation_input(splits: Splits, recipe: Recipe, num_classes: int, label_map: np.ndarray | None = None,
+                     units: int | None = None):
+    """One pass over the validation split, labelled as training labels it (``num_classes`` outputs learnt).
+
+    With a teacher, ``label_map`` names each class by one of the teacher's ``units`` outputs.
+    """
+    from training import pipeline
+
+    val_images, val_labels = splits.val
+    grouped_val_labels = val_labels
+    if len(splits.outputs) > len(splits.categories) and recipe.other_targets == "named":
+        val_labels = fine_labels(val_labels, splits.kinds["val"], len(splits.categories), training_kinds(splits))
+        if label_map is not None:
+            val_labels = label_map[val_labels]
     # Weighted by the product's outputs, so "other" counts as one class however it is learnt.
     weights = (pipeline.balanced_sample_weights(grouped_val_labels, len(splits.outputs))
                if recipe.balanced_validation else None)
-    val = pipeline.evaluation_dataset(val_images, val_labels, 256, weights,
-                                      (units or num_classes) if one_hot else None)
-    steps = recipe.steps_per_epoch or max(1, (len(labels) + len(variants[1])) // recipe.batch_size)
-    return train, val, steps
+    return pipeline.evaluation_dataset(val_images, val_labels, 256, weights,
+                                       (units or num_classes) if uses_one_hot_labels(recipe) else None)
 
 
 def measure_hard_negatives(recipe: Recipe, splits: Splits, categories: list[str], outputs: list[str],
@@ -680,13 +734,50 @@ def best_epoch(history: dict[str, list[float]], monitor: str) -> int:
     return int(np.argmin(values) if monitor == "val_loss" else np.argmax(values)) + 1
 
 
+def check_run_choices(recipe: Recipe, strategy: str, data_format: str) -> None:
+    """Reject a distribution or data format the recipe cannot run with, before any work starts."""
+    if strategy not in STRATEGIES or data_format not in DATA_FORMATS:
+        raise ValueError(f"choose a strategy among {', '.join(STRATEGIES)} and a data format among "
+                         f"{', '.join(DATA_FORMATS)}, not {strategy!r} and {data_format!r}")
+    if data_format == "shards":
+        problems = [f"{name} must be {wanted!r}" for name, wanted in
+                    (("balance", "none"), ("redraw_per_class", 0), ("hard_negative_epochs", 0),
+                     ("teacher", "none"))
+                    if getattr(recipe, name) != wanted]
+        if problems:
+            raise ValueError("training from shards streams the rows as they come: " + "; ".join(problems)
+                             + " (or train with --data-format memory)")
+    if strategy == "none":
+        return
+    # The distributed loop trains every epoch it is given and selects nothing (training.distributed).
+    problems = [f"{name} must be {wanted!r}" for name, wanted in
+                (("keep_best_epoch", False), ("hard_negative_epochs", 0)) if getattr(recipe, name) != wanted]
+    if recipe.lr_schedule == "plateau":
+        problems.append("lr_schedule must be 'cosine' or 'constant'")
+    if problems:
+        raise ValueError(f"--strategy {strategy} trains a fixed number of epochs: " + "; ".join(problems))
+
+
 def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None = None,
-          verbose: int = 1) -> dict[str, Any]:
-    """Train, select on val, score val and test, save everything into ``out``; return the card."""
-    import keras
+          verbose: int = 1, strategy: str = "none", data_format: str = "memory") -> dict[str, Any]:
+    """Train, select on val, score val and test, save everything into ``out``; return the card.
+
+    ``strategy`` and ``data_format`` choose how (see ``training.distributed``, ``shard_inputs``),
+    not what: the recipe, the model and the report are the same. Only the chief of a
+    multi-worker run writes ``out``; the other workers return an empty dict.
+    """
+    import contextlib
+
+    from training import distributed
 
     recipe = validate_recipe(recipe)
-    splits = load_splits(dataset_dir)
+    check_run_choices(recipe, strategy, data_format)
+    # Before any other TensorFlow work: a multi-worker strategy sets up the collectives.
+    distribution = distributed.make_strategy(strategy)
+    scope = distribution.scope if distribution is not None else contextlib.nullcontext
+    import keras
+
+    splits = load_splits(dataset_dir, mmap=data_format == "shards")
     categories, outputs = splits.categories, splits.outputs
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -697,24 +788,39 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
         learnt = len(categories) + len(training_kinds(splits))
         if recipe.teacher != "none":
             learnt = len(label_map_units(splits))
-    variants = redrawn_copies(splits, recipe)
+    variants = redrawn_copies(splits, recipe) if data_format == "memory" else None
     weights = None
     if learnt and resume_from is None and recipe.hard_negative_epochs > 0:
         weights = measure_hard_negatives(recipe, splits, categories, outputs, learnt, variants, verbose)
         keras.utils.set_random_seed(recipe.seed)  # The real run starts as it would without.
-    model = prepare_model(recipe, categories, resume_from, outputs, learnt)
+    with scope():
+        model = prepare_model(recipe, categories, resume_from, outputs, learnt)
     network = trainable_part(model)
-    train_batches, val_batches, steps = training_inputs(splits, recipe, weights, variants)
-    compile_for_training(network, recipe, max(1, steps * recipe.epochs))
+    if data_format == "shards":
+        train_batches, val_batches, steps = shard_inputs(splits, recipe, dataset_dir)
+    else:
+        train_batches, val_batches, steps = training_inputs(splits, recipe, weights, variants)
+    with scope():
+        compile_for_training(network, recipe, max(1, steps * recipe.epochs))
     if verbose:
         model.summary()
         counts = np.bincount(splits.train[1], minlength=len(outputs))
         print("train rows: " + ", ".join(f"{name} {count}" for name, count in zip(outputs, counts)))
+    fit_started = time.perf_counter()
     history = {"val_loss": []}
-    if recipe.epochs:
+    if distribution is None and recipe.epochs:
         history = network.fit(train_batches, epochs=recipe.epochs, steps_per_epoch=steps,
                               validation_data=val_batches, callbacks=training_callbacks(out, recipe),
                               verbose=verbose).history
+        history["images_per_second"] = [len(history["loss"]) * steps * recipe.batch_size
+                                        / (time.perf_counter() - fit_started)]
+    elif distribution is not None:
+        history = distributed.fit(distribution, network, train_batches, steps, recipe.epochs, recipe.batch_size,
+                                  out, val_batches, verbose)
+        if not distributed.is_chief(distribution):
+            return {}
+        model = distributed.local_copy(model)  # Evaluated and saved on the chief alone.
+        distributed.write_history(out / HISTORY_FILE, history)
     wall_time = time.perf_counter() - started
 
     other_shift = 0.0
@@ -742,8 +848,9 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
     card["calibration"] = {"split": "val", "false_rejection_budget": recipe.false_rejection_budget,
                            "other_logit_shift": other_shift, "reject_below": reject_below}
     (out / evaluation.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-    (out / evaluation.METRICS_FILE).write_text(
-        json.dumps({"split": "test", **test_metrics, "validation": val_metrics}, indent=2) + "\n")
+    (out / evaluation.METRICS_FILE).write_text(json.dumps(
+        {"split": "test", **test_metrics, "validation": val_metrics,
+         **distributed.run_summary(strategy, distribution, history), "data_format": data_format}, indent=2) + "\n")
     plot_training_curves(history, out / CURVES_FILE)
     evaluation.plot_confusion_matrix(
         np.asarray(test_metrics["confusion_matrix"]), outputs, out / evaluation.CONFUSION_FILE,
@@ -755,6 +862,8 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
         print(evaluation.format_metrics(val_metrics, "val"))
         print(evaluation.format_metrics(test_metrics, "test"))
         print(f"trained in {wall_time:.0f} s; wrote {out}")
+    if distribution is not None:
+        distributed.finish(out)
     return card
 
 
@@ -771,5 +880,6 @@ def run(args: argparse.Namespace) -> int:
             known = {field.name for field in dataclasses.fields(Recipe)}
             base = Recipe(**{k: v for k, v in recipe_values.items() if k in known})
     recipe = recipe_from_args(args, base)
-    train(recipe, args.data, args.out, resume_from=args.resume_from, verbose=args.verbose)
+    train(recipe, args.data, args.out, resume_from=args.resume_from, verbose=args.verbose,
+          strategy=args.strategy, data_format=args.data_format)
     return 0

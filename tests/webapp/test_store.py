@@ -147,6 +147,76 @@ def test_counts_by_label_lists_every_category(store):
     assert store.count_drawings() == 3 and store.count_drawings("pending") == 3
 
 
+def test_counts_follow_every_write_without_counting_rows(store):
+    """The running totals agree with the rows after inserts, reviews and concurrent writers, and are what is read."""
+    ids = store.add_drawings([contribution("sock"), contribution("sock"), contribution("bowtie", CROSS)])
+    store.set_status(ids[:2], "approved", "alice")
+    store.set_status(ids[:1], "rejected", "bob")
+    store.set_status(ids[:1], "rejected", "bob")  # No change: no count moves.
+    barrier = threading.Barrier(4)
+
+    def send() -> None:
+        barrier.wait()
+        store.add_drawings([contribution("purse"), contribution("sock")])
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with store.reading() as connection:
+        scanned = {(row["label"], row["status"]): row["n"] for row in store._execute(
+            connection, "SELECT label, status, COUNT(*) AS n FROM drawing GROUP BY label, status")}
+        totals = {(row["label"], row["status"]): int(row["n"]) for row in store._execute(
+            connection, "SELECT label, status, SUM(n) AS n FROM drawing_count GROUP BY label, status")}
+    assert {key: value for key, value in totals.items() if value} == scanned
+    assert scanned == {("sock", "rejected"): 1, ("sock", "approved"): 1, ("bowtie", "pending"): 1,
+                       ("purse", "pending"): 4, ("sock", "pending"): 4}
+    assert store.count_drawings() == 11 and store.count_drawings("pending") == 9
+    assert store.counts_by_label(["bowtie", "sock"]) == {"bowtie": 1, "sock": 6, "purse": 4}
+    assert store.counts_by_label(["sock"], status="approved") == {"sock": 1}
+    # What the store answers comes from the totals, not from counting rows.
+    with store.transaction() as connection:
+        store._execute(connection, "INSERT INTO drawing_count (label, status, slot, n) VALUES ('purse', 'pending', 99, 1000)")
+    assert store.count_drawings("pending") == 1009
+
+
+def test_migration_2_backfills_the_counts_of_drawings_already_stored(tmp_path, monkeypatch):
+    """A store at migration 1 with drawings gets totals that count them when it migrates."""
+    from webapp.store import base
+
+    path = tmp_path / "old.sqlite3"
+    old = open_store({"DATABASE": str(path)})
+    with monkeypatch.context() as patched:
+        patched.setattr(base, "migrations", lambda dialect: migrations(dialect)[:1])  # As round 2 left it.
+        old.migrate()
+    with old.transaction() as connection:
+        for label in ("sock", "sock", "umbrella"):
+            old._execute(connection, "INSERT INTO drawing (label, created, strokes, n_strokes, n_points, bitmap)"
+                                     " VALUES (?, '2026-01-01T00:00:00+00:00', '[]', 0, 0, x'00')", (label,))
+    old.close()
+    migrated = open_store({"DATABASE": str(path)})
+    assert migrated.migrate() == [name for _, name, _ in migrations("sqlite")[1:]]
+    assert migrated.counts_by_label(["sock"]) == {"sock": 2, "umbrella": 1}
+    assert migrated.count_drawings("pending") == 3
+    migrated.close()
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(store):
+    """A key older than a day is purged; a recent one still returns the first ids."""
+    from datetime import timedelta
+
+    old = store.add_drawings([contribution()], idempotency_key="yesterday")
+    recent = store.add_drawings([contribution("purse")], idempotency_key="today")
+    with store.transaction() as connection:
+        store._execute(connection, "UPDATE idempotency_key SET created = ? WHERE key = 'yesterday'",
+                       (store._timestamp(datetime.now(timezone.utc) - timedelta(days=1, minutes=1)),))
+    assert store.forget_idempotency_keys(datetime.now(timezone.utc) - timedelta(days=1)) == 1
+    assert list(store.add_drawings([contribution("purse")], idempotency_key="today")) == list(recent)
+    again = store.add_drawings([contribution()], idempotency_key="yesterday")
+    assert again.created and list(again) != list(old)
+
+
 def test_review_queue_puts_disagreements_first(store):
     """Pending only; label != guess, "other" and no guess come before agreements; paged."""
     ids = store.add_drawings([

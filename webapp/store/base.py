@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any
 
@@ -26,6 +26,10 @@ from preprocessing.strokes import Stroke, to_uint8
 STATUSES = ("pending", "approved", "rejected")
 MAX_PAGE = 200  # Rows one review_queue/gallery call returns at most.
 EXPORT_PAGE = 500  # Rows read per query while streaming a whole export.
+# A client retries a batch within seconds or minutes; a day later the key is forgotten (and the
+# same batch would be stored again), so the key table holds about a day of contributions.
+IDEMPOTENCY_KEY_LIFETIME = timedelta(days=1)
+KEY_PURGE_INTERVAL = timedelta(hours=1)
 # Columns a listing returns: everything but the images, which have their own calls.
 SUMMARY_COLUMNS = ("id, label, name, status, created, model_set, model_version, guess, guess_probability,"
                    " reference, reference_doubts, strokes, n_strokes, n_points")
@@ -112,6 +116,8 @@ def migrations(dialect: str) -> list[tuple[int, str, list[str]]]:
 
 class Store:
     """Contributed drawings, their reviews, idempotency keys and rate-limit counters, in one database."""
+
+    _next_key_purge = datetime.min.replace(tzinfo=timezone.utc)  # Per instance once set: when to purge keys next.
 
     dialect = ""
     description = ""
@@ -264,28 +270,42 @@ class Store:
             if idempotency_key is not None:
                 self._execute(connection, "UPDATE idempotency_key SET ids = ? WHERE key = ?",
                               (json.dumps(ids), idempotency_key))
+        if idempotency_key is not None and now >= self._next_key_purge:
+            # Once an hour per process is enough to keep the table to about a day of keys.
+            self._next_key_purge = now + KEY_PURGE_INTERVAL
+            self.forget_idempotency_keys(now - IDEMPOTENCY_KEY_LIFETIME)
         return StoredIds(ids, created=True)
+
+    def forget_idempotency_keys(self, before: datetime) -> int:
+        """Delete the idempotency keys first used before ``before``; return how many."""
+        with self.transaction() as connection:
+            return self._execute(connection, "DELETE FROM idempotency_key WHERE created < ?",
+                                 (self._timestamp(before),)).rowcount
 
     def count_drawings(self, status: str | None = None) -> int:
         """How many drawings are stored (with ``status``, only those)."""
         with self.reading() as connection:
+            # The running totals the triggers keep (migration 2): a few rows, however many drawings.
             if status is None:
-                row = self._execute(connection, "SELECT COUNT(*) AS n FROM drawing").fetchone()
+                row = self._execute(connection, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n"
+                                                " FROM drawing_count").fetchone()
             else:
-                row = self._execute(connection, "SELECT COUNT(*) AS n FROM drawing WHERE status = ?",
+                row = self._execute(connection, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n"
+                                                " FROM drawing_count WHERE status = ?",
                                     (_checked_status(status),)).fetchone()
-        return row["n"]
+        return int(row["n"])
 
     def counts_by_label(self, categories: Sequence[str], status: str | None = None) -> dict[str, int]:
         """Stored drawings per label: every category (0 if none), then any other label stored."""
         counts = {category: 0 for category in categories}
-        query = "SELECT label, COUNT(*) AS n FROM drawing"
+        query = "SELECT label, CAST(SUM(n) AS BIGINT) AS n FROM drawing_count"
         parameters: tuple[Any, ...] = ()
         if status is not None:
             query, parameters = f"{query} WHERE status = ?", (_checked_status(status),)
         with self.reading() as connection:
-            for row in self._execute(connection, f"{query} GROUP BY label ORDER BY label", parameters):
-                counts[row["label"]] = row["n"]
+            for row in self._execute(connection, f"{query} GROUP BY label HAVING SUM(n) > 0 ORDER BY label",
+                                     parameters):
+                counts[row["label"]] = int(row["n"])
         return counts
 
     # Review and gallery.
