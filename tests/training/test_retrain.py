@@ -230,49 +230,98 @@ def test_publish_exports_a_new_version_then_promotes_it(tmp_path, monkeypatch):
         retrain.export_and_promote(tmp_path / "candidate", set_dir, tmp_path / "data")
 
 
-@pytest.mark.parametrize(("dry_run", "published"), [(False, True), (True, False)])
-def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, fakes, small_base, monkeypatch, dry_run,
-                                                          published):
-    """The loop's wiring with training and scoring stubbed: promote -> publisher called, report says so."""
-    new_socks = fakes.bitmaps(fakes.scribbles(20, 77))
+@pytest.fixture
+def stub_served(tmp_path) -> Path:
+    """A served folder whose current version v1 serves with reject_below 0.4 (a stub model file)."""
+    served_root = tmp_path / "served"
+    (served_root / "accessories" / "v1").mkdir(parents=True)
+    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
+    (served_root / "accessories" / "v1" / "metadata.json").write_text('{"decision": {"reject_below": 0.4}}')
+    (served_root / "accessories" / "CURRENT").write_text("v1\n")
+    return served_root
+
+
+def stub_training(monkeypatch, trained: list, judged: list, candidate_loss: float = 0.0) -> None:
+    """Training writes a candidate card calibrated at 0.33; scoring records each model's threshold."""
     import training.evaluate
     import training.train
 
-    served_root = tmp_path / "served"
-    (served_root / "accessories" / "v1").mkdir(parents=True)
-    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
-    (served_root / "accessories" / "CURRENT").write_text("v1\n")
-    trained = []
-    monkeypatch.setattr(training.train, "train", lambda recipe, data, out, resume_from, verbose: trained.append(
-        (recipe, resume_from)))
+    def fake_train(recipe, data, out, resume_from, verbose):
+        """Stands in for training: a card with the candidate's own calibrated decision."""
+        trained.append((recipe, resume_from))
+        out.mkdir(parents=True)
+        (out / "model_card.json").write_text('{"decision": {"reject_below": 0.33}}')
+
+    monkeypatch.setattr(training.train, "train", fake_train)
     monkeypatch.setattr(training.evaluate, "load_model", lambda path: path)
-    monkeypatch.setattr(retrain, "evaluate_slices", lambda model, slices, categories, reject_below: {
-        name: {"rejection_rate": 0.5} for name in slices})
-    calls = []
-    config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run",
+
+    def fake_scores(model, slices, categories, reject_below):
+        """The served model rejects half; the candidate ``candidate_loss`` fewer (of 400)."""
+        judged.append((model, reject_below))
+        worse = candidate_loss if model.name == "candidate" else 0.0
+        return {name: {"rejection_rate": 0.5 - worse, "count": 400} for name in slices}
+
+    monkeypatch.setattr(retrain, "evaluate_slices", fake_scores)
+
+
+@pytest.mark.parametrize(("dry_run", "candidate_loss", "published", "last_line"), [
+    (False, 0.0, True, "promoted v2"),
+    (True, 0.0, False, "dry run: nothing published (the gate would promote the candidate)"),
+    (False, 0.2, False, "refused: base test: rejection rate dropped from 0.500 to 0.300"),
+])
+def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, fakes, small_base, stub_served, monkeypatch,
+                                                          dry_run, candidate_loss, published, last_line):
+    """The loop's wiring with training and scoring stubbed: promote -> publisher called, report says so."""
+    new_socks = fakes.bitmaps(fakes.scribbles(20, 77))
+    trained, judged, calls, lines = [], [], [], []
+    stub_training(monkeypatch, trained, judged, candidate_loss)
+    config = retrain.RetrainConfig(model_dir=stub_served, base_data=small_base, out=tmp_path / "run",
                                    quickdrawjs=tmp_path / "none", dry_run=dry_run, epochs=2)
     result = retrain.retrain(config, exporter=lambda out: write_bucket(out, {"sock": new_socks}),
-                             publisher=lambda *args: calls.append(args) or "v2", log=lambda message: None)
-    assert result["promote"] and result["published"] is published
-    assert trained[0][0].epochs == 2 and trained[0][1] == served_root / "accessories" / "v1" / "model.keras"
+                             publisher=lambda *args: calls.append(args) or "v2", log=lines.append)
+    assert result["promote"] is (candidate_loss == 0) and result["published"] is published
+    assert trained[0][0].epochs == 2 and trained[0][1] == stub_served / "accessories" / "v1" / "model.keras"
     assert len(calls) == int(published)
+    # Each model is judged at the threshold it serves with: the served one at its metadata's,
+    # the candidate at the one training calibrated for it (and the export publishes with it).
+    assert judged == [(stub_served / "accessories" / "v1" / "model.keras", 0.4), (tmp_path / "run" / "candidate", 0.33)]
+    assert result["reject_below"] == {"served": 0.4, "candidate": 0.33}
+    # The verdict is the last thing on the console, after the report's path.
+    assert lines[-2] == f"wrote {tmp_path / 'run' / 'report.md'}"
+    assert lines[-1].startswith(last_line)
     if published:
         run = tmp_path / "run"
-        assert calls[0] == (run / "candidate", served_root / "accessories", run / "dataset")
+        assert calls[0] == (run / "candidate", stub_served / "accessories", run / "dataset")
         assert result["current_version"] == "v2"
     report = (tmp_path / "run" / "report.md").read_text()
-    assert "**PROMOTED**" in report
+    assert ("**PROMOTED**" in report) is (candidate_loss == 0)
     assert ("dry run: nothing published" in report) is dry_run
+    assert "served 0.40, candidate 0.33" in report
 
 
-def test_no_new_contributions_trains_nothing(tmp_path, small_base, monkeypatch):
+@pytest.mark.parametrize("missing", ["dataset", "served model", "store"])
+def test_a_run_that_cannot_start_leaves_no_run_folder(tmp_path, fakes, small_base, stub_served, missing):
+    """No base dataset, no served model or an unreadable store: one error, and no half-written run folder."""
+    def broken_store(out: Path) -> None:
+        """Stands in for an export from a store that cannot be read."""
+        out.mkdir(parents=True)
+        raise ValueError("exporting the approved contributions failed: no such table: drawing")
+
+    config = retrain.RetrainConfig(
+        model_dir=tmp_path / "nowhere" if missing == "served model" else stub_served,
+        base_data=tmp_path / "no-data" if missing == "dataset" else small_base, out=tmp_path / "runs" / "run")
+    message = {"dataset": "make data", "served model": "CURRENT is missing", "store": "no such table"}[missing]
+    with pytest.raises((ValueError, FileNotFoundError), match=message):  # Both are the CLI's one-line errors.
+        retrain.retrain(config, exporter=broken_store, publisher=lambda *args: pytest.fail("published"),
+                        log=lambda line: None)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_no_new_contributions_trains_nothing(tmp_path, small_base, stub_served, monkeypatch):
     """An empty export ends the run early: no training, no publishing, the served version kept."""
     import training.train
 
-    served_root = tmp_path / "served"
-    (served_root / "accessories" / "v1").mkdir(parents=True)
-    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
-    (served_root / "accessories" / "CURRENT").write_text("v1\n")
+    served_root = stub_served
     monkeypatch.setattr(training.train, "train", lambda *args, **kwargs: pytest.fail("trained"))
     config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run")
     result = retrain.retrain(config, exporter=lambda out: out.mkdir(),
