@@ -161,11 +161,12 @@ def stable_split(bitmap: np.ndarray) -> str:
     return "train" if share < train else "val" if share < train + val else "test"
 
 
-def new_contributions(base_images: np.ndarray, contributions: np.ndarray) -> tuple[np.ndarray, int, int]:
+def new_contributions(base_images: np.ndarray, contributions: np.ndarray) -> tuple[np.ndarray, int, int, np.ndarray]:
     """The contributions that are neither copies of each other nor of a base drawing of the class.
 
-    Returns the kept bitmaps and the numbers of exact and near duplicates dropped. Near copies
-    are judged with the strokes threshold: contributions are drawn by the app's renderer.
+    Returns the kept bitmaps, the numbers of exact and near duplicates dropped, and the
+    indices of the kept contributions. Near copies are judged with the strokes
+    threshold: contributions are drawn by the app's renderer.
     """
     seen = {duplicates.fingerprint(bitmap) for bitmap in base_images}
     fresh = np.zeros(len(contributions), dtype=bool)
@@ -179,7 +180,52 @@ def new_contributions(base_images: np.ndarray, contributions: np.ndarray) -> tup
         near = duplicates.near_duplicates(duplicates.features(candidates), STROKES,
                                           duplicates.features(base_images),
                                           np.full(len(base_images), STROKES))
-    return candidates[~near], int((~fresh).sum()), int(near.sum())
+    return candidates[~near], int((~fresh).sum()), int(near.sum()), np.flatnonzero(fresh)[~near]
+
+
+def contribution_names(contributions_dir: Path, label: str, count: int) -> list[str | None]:
+    """The free-text ``name`` of each exported drawing of ``label`` (line i of its ndjson is row i), None when unnamed.
+
+    Stores before names existed export no ``name`` key: every drawing is then unnamed.
+    """
+    path = Path(contributions_dir) / "simplified" / f"{label}.ndjson"
+    names: list[str | None] = []
+    if path.is_file():
+        names = [(json.loads(line).get("name") or None) for line in path.read_text().splitlines() if line.strip()]
+    return names if len(names) == count else [None] * count
+
+
+def other_kinds(names: Sequence[str | None], bitmaps: np.ndarray, info: dict[str, Any],
+                trained_kinds: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """The negative category (index in ``info["other"]["categories"]``) each "other" contribution is learnt as.
+
+    A name that is a Quick Draw category the base training split already learns by name is
+    learnt as that category. Any other drawing (no name, free text, a category held out as
+    "unseen" for testing) is still "none of these", learnt as one of the trained negative
+    categories chosen by its own bytes: the model learns one output per trained category and
+    sums them into "other", so a new category would change its shape. Returns the kinds (-2
+    for a drawing named after one of the model's own categories, which is left out) and counts.
+    """
+    from preprocessing.categories import all_categories
+
+    canonical = {name.lower(): name for name in all_categories()}
+    index = {name: position for position, name in enumerate(info["other"]["categories"])}
+    trained = sorted(int(kind) for kind in trained_kinds)
+    kinds = np.full(len(names), -1, dtype=np.int16)
+    counts = {"by name": 0, "unnamed or not a trained category": 0, "named after a model category": 0}
+    for row, name in enumerate(names):
+        known = canonical.get(" ".join(str(name or "").lower().split()))
+        if known in info["categories"]:
+            kinds[row] = -2
+            counts["named after a model category"] += 1
+        elif known in index and index[known] in trained:
+            kinds[row] = index[known]
+            counts["by name"] += 1
+        else:
+            share = int.from_bytes(duplicates.fingerprint(bitmaps[row])[:8], "big")
+            kinds[row] = trained[share % len(trained)]
+            counts["unnamed or not a trained category"] += 1
+    return kinds, counts
 
 
 def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out: Path,
@@ -187,37 +233,52 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
     """Write base + contributions into ``out``: base test unchanged, contributions' test slice apart."""
     info = dataset.load_info(base_dir)
     categories = list(info["categories"])
+    other = dataset.other_label(info)
     base = {name: dataset.load_split(base_dir, name, mmap=False) for name in dataset.SPLITS}
     source = BucketFolder(Path(contributions_dir), kind="contributions") if contributions_dir else None
     parts: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
     part_labels: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
+    part_kinds: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
     counts: dict[str, dict[str, int]] = {}
-    for label, category in enumerate(categories):
+    # "Other" is learnt too when the model has it: drawings people labelled "something else".
+    learnt = categories + ([other] if other else [])
+    for label, category in enumerate(learnt):
         offered = np.zeros((0, *dataset.IMAGE_SHAPE), dtype=np.uint8)
         skipped = Skipped()
         if source is not None and source.format_for(category):
             offered = source.load(category, None, skipped)
+        kinds = np.full(len(offered), -1, dtype=np.int16)
+        named: dict[str, int] = {}
+        offered_count = len(offered)
+        if category == other and len(offered):
+            kinds, named = other_kinds(contribution_names(contributions_dir, category, len(offered)), offered,
+                                       info, np.unique(dataset.load_other_kinds(base_dir, "train")[
+                                           base["train"][1] == label]))
+            offered, kinds = offered[kinds != -2], kinds[kinds != -2]
         base_rows = np.concatenate([images[labels == label] for images, labels in base.values()])
-        kept, exact, near = new_contributions(base_rows, offered)
+        kept, exact, near, fresh = new_contributions(base_rows, offered)
+        kinds = kinds[fresh]
         slices = np.array([stable_split(bitmap) for bitmap in kept], dtype=object)
         for name in dataset.SPLITS:
-            chosen = kept[slices == name] if len(kept) else kept
-            parts[name].append(chosen)
-            part_labels[name].append(np.full(len(chosen), label, dtype=np.int64))
-        counts[category] = {"offered": len(offered), "exact_duplicates": exact, "near_duplicates": near,
-                            "unreadable": skipped.count,
-                            **{name: int((slices == name).sum()) for name in dataset.SPLITS}}
-        if len(offered):
-            log(f"contributions {category}: {len(offered)} offered, {exact} exact and {near} near "
+            chosen = slices == name
+            parts[name].append(kept[chosen] if len(kept) else kept)
+            part_labels[name].append(np.full(int(chosen.sum()), label, dtype=np.int64))
+            part_kinds[name].append(kinds[chosen] if len(kept) else kinds)
+        counts[category] = {"offered": offered_count,
+                            "exact_duplicates": exact, "near_duplicates": near, "unreadable": skipped.count,
+                            **{name: int((slices == name).sum()) for name in dataset.SPLITS}, **named}
+        if offered_count:
+            extra = "".join(f", {value} {key}" for key, value in named.items() if value)
+            log(f"contributions {category}: {counts[category]['offered']} offered, {exact} exact and {near} near "
                 f"copies dropped, train {counts[category]['train']}, val {counts[category]['val']}, "
-                f"test {counts[category]['test']}")
+                f"test {counts[category]['test']}{extra}")
     if source is not None:
         unknown = sorted(path.stem for folder in ("numpy_bitmap", "simplified")
                          for path in (Path(contributions_dir) / folder).glob("*")
-                         if path.stem not in categories)
+                         if path.stem not in learnt)
         if unknown:
             log(f"note: contributions labelled {', '.join(sorted(set(unknown)))} are not among the "
-                "model's categories and are left out")
+                "model's outputs and are left out")
 
     staging = out.with_name(f".{out.name}.partial")
     if staging.exists():
@@ -225,9 +286,8 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
     staging.mkdir(parents=True)
     rng = np.random.default_rng(info.get("seed", dataset.DEFAULT_SEED))
     # Per-row facts beside each split: which negative category a "none of these" row is
-    # (training learns them by name) and which source a row came from. Contributions are
-    # named categories (-1) from no base source (-1).
-    row_facts = {"other": dataset.load_other_kinds, "origin": dataset.load_origins}
+    # (training learns them by name) and which source a row came from. Named contributions
+    # have no negative category (-1); no contribution comes from a base source (-1).
     for name in ("train", "val"):
         images = np.concatenate([base[name][0], *parts[name]])
         labels = np.concatenate([base[name][1], *part_labels[name]])
@@ -235,22 +295,22 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
         images_path, labels_path = dataset.split_paths(staging, name)
         np.save(images_path, images[order])
         np.save(labels_path, labels[order])
+        kinds = dataset.load_other_kinds(base_dir, name)
+        np.save(staging / f"{name}_other.npy", np.concatenate([kinds, *part_kinds[name]]).astype(kinds.dtype)[order])
+        origins = dataset.load_origins(base_dir, name)
         added = len(labels) - len(base[name][1])
-        for suffix, load in row_facts.items():
-            facts = load(base_dir, name)
-            np.save(staging / f"{name}_{suffix}.npy",
-                    np.concatenate([facts, np.full(added, -1, dtype=facts.dtype)])[order])
+        np.save(staging / f"{name}_origin.npy", np.concatenate([origins, np.full(added, -1, dtype=origins.dtype)])[order])
     images_path, labels_path = dataset.split_paths(staging, "test")
     np.save(images_path, base["test"][0])  # The fixed base test split, row for row.
     np.save(labels_path, base["test"][1])
-    for suffix, load in row_facts.items():
+    for suffix, load in {"other": dataset.load_other_kinds, "origin": dataset.load_origins}.items():
         np.save(staging / f"test_{suffix}.npy", load(base_dir, "test"))
     np.save(staging / CONTRIBUTIONS_TEST_FILES[0], np.concatenate(parts["test"]))
     np.save(staging / CONTRIBUTIONS_TEST_FILES[1], np.concatenate(part_labels["test"]))
     merged = dict(info)
     merged["counts"] = {
-        "train": {c: int(info["counts"]["train"][c]) + counts[c]["train"] for c in categories},
-        "val": {c: int(info["counts"]["val"][c]) + counts[c]["val"] for c in categories},
+        "train": {c: int(info["counts"]["train"].get(c, 0)) + counts[c]["train"] for c in learnt},
+        "val": {c: int(info["counts"]["val"].get(c, 0)) + counts[c]["val"] for c in learnt},
         "test": dict(info["counts"]["test"]),
     }
     merged["base_dataset"] = str(base_dir)
@@ -470,8 +530,11 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
     if not named.all():
         slices["base test, other categories"] = (test_images[~named], None)
     contribution_images, contribution_labels = load_contributions_test(data_dir)
-    if len(contribution_images):
-        slices["contributions test"] = (contribution_images, contribution_labels)
+    named = contribution_labels < len(categories)
+    if named.any():
+        slices["contributions test"] = (contribution_images[named], contribution_labels[named])
+    if (~named).any():  # Drawings people called "something else": judged by their rejection rate.
+        slices["contributions test, other"] = (contribution_images[~named], None)
     others = none_of_these_images(quickdrawjs_dir(config.quickdrawjs))
     if len(others):
         slices["none of these"] = (others, None)

@@ -328,3 +328,84 @@ def test_no_new_contributions_trains_nothing(tmp_path, small_base, stub_served, 
                              publisher=lambda *args: pytest.fail("published"), log=lambda message: None)
     assert result["reasons"] == ["no new approved contributions"] and result["current_version"] == "v1"
     assert "NOTHING TO DO" in (tmp_path / "run" / "report.md").read_text()
+
+
+class FakeStore:
+    """Store rows as ``Store.drawings`` yields them, with a ``name`` key only when the store has names."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+
+    def drawings(self, status: str | None = "approved"):
+        """Every row, whatever the status (all are approved here)."""
+        return iter(self.rows)
+
+
+def store_rows(bitmaps: np.ndarray, label: str, names: list[str | None] | None) -> list[dict]:
+    """Approved drawings as the store lists them; ``names`` None: a store from before names existed."""
+    import io
+
+    from PIL import Image
+
+    rows = []
+    for index, bitmap in enumerate(bitmaps.reshape(-1, 28, 28)):
+        png = io.BytesIO()
+        Image.fromarray(bitmap).save(png, format="PNG")
+        row = {"id": index + 1, "label": label, "guess": "bowtie", "created": "2026-12-03T10:00:00+00:00",
+               "strokes": [[[0.0, 0.0], [10.0, 10.0]]], "png": png.getvalue()}
+        if names is not None:
+            row["name"] = names[index]
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def base_with_negatives(tmp_path_factory, fakes) -> Path:
+    """A tiny base whose model answers "other": 3 named categories, "house" and "cloud" learnt by name, "tree" unseen."""
+    root = tmp_path_factory.mktemp("negatives")
+    package = fakes.write_quickdrawjs(root / "drawings", {
+        name: fakes.scribbles(10, seed=200 + index)
+        for index, name in enumerate(["bowtie", "sock", "purse", "house", "cloud", "tree"])})
+    build.build(root / "no-raw", root / "base", ["bowtie", "sock", "purse"], quickdrawjs=package,
+                log=lambda message: None, negatives=(["house", "cloud"], ["tree"]), cache_dir=root / "cache")
+    return root / "base"
+
+
+@pytest.mark.parametrize("store_has_names", [True, False])
+def test_something_else_is_learnt_as_none_of_these(tmp_path, fakes, base_with_negatives, quiet, store_has_names):
+    """Drawings labelled "other" become "none of these" rows: by name when it is a trained category, else still learnt."""
+    from webapp.store.transfer import export_drawings
+
+    drawings = fakes.bitmaps(fakes.scribbles(120, 300))
+    names = ["House"] * 40 + ["a hat with a feather"] * 30 + [None] * 20 + ["tree"] * 20 + ["sock"] * 10
+    export_drawings(FakeStore(store_rows(drawings, "other", names if store_has_names else None)),
+                    tmp_path / "contributions")
+    info = retrain.build_retraining_dataset(base_with_negatives, tmp_path / "contributions", tmp_path / "merged",
+                                            quiet)
+
+    counts = info["contributions"]["classes"]["other"]
+    house = info["other"]["categories"].index("house")
+    if store_has_names:
+        # "House" is learnt as the house category; free text, no name and "tree" (held out for
+        # testing) as one of the trained ones; a drawing named after a model category is left out.
+        assert (counts["by name"], counts["unnamed or not a trained category"],
+                counts["named after a model category"]) == (40, 70, 10)
+    else:
+        assert counts["unnamed or not a trained category"] == 120
+    kept = counts["train"] + counts["val"] + counts["test"]
+    assert kept == (110 if store_has_names else 120)
+    other = len(info["categories"])
+    for split in ("train", "val"):
+        labels = np.asarray(dataset.load_split(tmp_path / "merged", split)[1])
+        kinds = dataset.load_other_kinds(tmp_path / "merged", split)
+        # Every "other" row has a trained negative category, so training can learn it by name.
+        trained = set(np.unique(dataset.load_other_kinds(base_with_negatives, "train")[
+            np.asarray(dataset.load_split(base_with_negatives, "train")[1]) == other]))
+        assert ((labels == other) == (kinds >= 0)).all() and set(kinds[kinds >= 0]) <= trained
+        assert info["counts"][split]["other"] == int((labels == other).sum())
+    # The mapping itself: a name is matched like Quick Draw spells it, whatever its case and spaces.
+    kinds, _ = retrain.other_kinds(["  HOUSE ", "tree", None], drawings[:3].reshape(-1, 28, 28), info,
+                                   np.array([house]))
+    assert kinds.tolist() == [house, house, house]
+    test_images, test_labels = retrain.load_contributions_test(tmp_path / "merged")
+    assert len(test_images) == counts["test"] and set(test_labels.tolist()) <= {other}
