@@ -13,8 +13,9 @@ One command, six steps:
    the rest are split 70/10/20 into their own slices. Training uses base + contribution train
    rows, validation base + contribution val rows.
 3. **Candidate**: the served model trained a few more epochs on that dataset (warm start).
-4. **Evaluate** the candidate and the served model on the same slices: the base test split,
-   the contributions' test slice, and "none of these" drawings (other Quick Draw things).
+4. **Evaluate** the candidate and the served model on the same slices, each at the threshold
+   it serves with: the base test split, the contributions' test slice, and "none of these"
+   drawings (other Quick Draw things).
 5. **Gate** (``training.gate``): promote only if nothing got worse beyond a tolerance.
 6. **Publish** a promoted candidate with ``python -m export`` into a new version folder of
    the served set and make it current; a refused one changes nothing.

@@ -145,7 +145,7 @@ def test_auto_measures_every_option_and_keeps_the_smallest_within_tolerance(
     assert metadata["quantization"] == min(within, key=lambda option: option["weights_bytes"])["quantization"]
     assert metadata["parity"]["passed"] and metadata["parity"]["runtimes"]["node"]["count"] == 50
     printed = "\n".join(lines)
-    assert "macro acc." in printed and "<- chosen" in printed and "node (wasm)" in printed
+    assert "macro accuracy" in printed and "<- chosen" in printed and "node (wasm)" in printed
 
 
 @pytest.mark.slow
