@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# The rare classes have 20 drawings in the base test split, so one drawing moves their
-# recall by 0.05: a drop of one drawing is noise, two are a signal. The big classes have
-# thousands of test drawings, where 0.05 is a real loss, but a poisoned batch moves them
-# far more than that (the poisoning test sees drops of 0.2 and more).
-RECALL_TOLERANCE = 0.05
+# How much worse a class's recall may get. Chance is the confidence interval's business (a
+# rare class's 20 base test drawings cannot refuse a candidate for one or two misses), so
+# this only says how much matters, measured on the shipped model (docs/retraining.md): 300
+# honest contributions cost bowtie at most 0.020 of its 1,000 test drawings, 300 umbrellas
+# labelled "sock" cost umbrella 0.035 of its 2,100. 0.03 lets the first through, not the second.
+RECALL_TOLERANCE = 0.03
 # The macro accuracy averages six recalls, so one rare drawing moves it by 0.008; 0.02
 # allows two such drawings and no more, and still catches a single class collapsing.
 MACRO_TOLERANCE = 0.02

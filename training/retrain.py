@@ -223,8 +223,9 @@ def other_kinds(names: Sequence[str | None], bitmaps: np.ndarray, info: dict[str
             kinds[row] = index[known]
             counts["by name"] += 1
         else:
-            share = int.from_bytes(duplicates.fingerprint(bitmaps[row])[:8], "big")
-            kinds[row] = trained[share % len(trained)]
+            if trained:  # Without categories learnt by name, "other" is one class: kind -1 is right.
+                share = int.from_bytes(duplicates.fingerprint(bitmaps[row])[:8], "big")
+                kinds[row] = trained[share % len(trained)]
             counts["unnamed or not a trained category"] += 1
     return kinds, counts
 
@@ -343,6 +344,53 @@ def none_of_these_images(drawings_dir: Path | None,
         if count:
             blocks.append(source.load(category, np.arange(max(0, count - per_category), count), Skipped()))
     return np.concatenate(blocks) if blocks else np.zeros((0, *dataset.IMAGE_SHAPE), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------------------------------
+# Step 3b: the candidate's operating point.
+
+def class_averaged_false_rejection(probabilities: np.ndarray, labels: np.ndarray, num_categories: int,
+                                   reject_below: float) -> float:
+    """The share of each named category's drawings the rule rejects, averaged over the categories (as calibration counts it)."""
+    is_rejected = rejected(probabilities, num_categories, reject_below)
+    return float(np.mean([is_rejected[labels == label].mean() for label in np.unique(labels)]))
+
+
+def match_served_operating_point(served: Any, served_threshold: float, candidate_dir: Path, data_dir: Path,
+                                 num_categories: int, budget: float,
+                                 log: Callable[[str], None] = print) -> float | None:
+    """Recalibrate the candidate at the served model's false rejection on the validation split, when that is above ``budget``.
+
+    Training calibrates the candidate for the recipe's false rejection budget; a served model
+    calibrated on another validation split may work at a higher false rejection, with a
+    higher rejection to match. Compared at different operating points, the gate would see one
+    rate fall and the other improve, and refuse a network that is no worse. So the candidate
+    is moved to the served model's operating point (never below the budget) before both are
+    judged; the export publishes it with that threshold. Returns the budget used, or None
+    when the training calibration stands.
+    """
+    from training import evaluate as evaluation
+
+    images, labels = dataset.load_split(data_dir, "val", mmap=False)
+    labels = np.asarray(labels)
+    named = labels < num_categories
+    served_false = class_averaged_false_rejection(
+        evaluation.predict_probabilities(served, images[named]), labels[named], num_categories, served_threshold)
+    if served_false <= budget + gate.EPSILON:
+        return None
+    card = evaluation.read_card(candidate_dir) or {}
+    if (card.get("decision") or {}).get("other_label"):
+        model = evaluation.load_model(candidate_dir)
+        threshold = evaluation.recalibrate_saved(model, Path(candidate_dir), card, data_dir, served_false)
+    else:
+        candidate = evaluation.load_model(candidate_dir)
+        threshold = evaluation.calibrate_reject_below(evaluation.predict_probabilities(candidate, images[named]),
+                                                      labels[named], num_categories, served_false)
+        card["decision"] = {**(card.get("decision") or {}), "reject_below": threshold}
+        (Path(candidate_dir) / evaluation.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    log(f"candidate recalibrated to the served model's operating point: false rejection {served_false:.3f} "
+        f"on validation (budget {budget:.3f}), reject_below {threshold:.2f}")
+    return served_false
 
 
 # ---------------------------------------------------------------------------------------
@@ -518,8 +566,16 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
 
     step = time.perf_counter()
     candidate_dir = out / "candidate"
-    training.train(candidate_recipe(config), data_dir, candidate_dir, resume_from=served.model_file, verbose=2)
+    recipe = candidate_recipe(config)
+    training.train(recipe, data_dir, candidate_dir, resume_from=served.model_file, verbose=2)
     seconds["train candidate"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    served_network = evaluation.load_model(served.model_file)
+    served_threshold = serving_threshold(served.metadata().get("decision"))
+    matched = match_served_operating_point(served_network, served_threshold, candidate_dir, data_dir,
+                                           len(categories), recipe.false_rejection_budget, log)
+    seconds["match operating point"] = time.perf_counter() - step
 
     step = time.perf_counter()
     test_images, test_labels = dataset.load_split(data_dir, "test", mmap=False)
@@ -544,10 +600,9 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
     # Each model is judged at the threshold it serves (or would serve) with: the served one at
     # its metadata's, the candidate at the one training calibrated for it, which the export
     # publishes with it.
-    thresholds = {"served": serving_threshold(served.metadata().get("decision")),
+    thresholds = {"served": served_threshold,
                   "candidate": serving_threshold((evaluation.read_card(candidate_dir) or {}).get("decision"))}
-    served_scores = evaluate_slices(evaluation.load_model(served.model_file), slices, categories,
-                                    thresholds["served"])
+    served_scores = evaluate_slices(served_network, slices, categories, thresholds["served"])
     candidate_scores = evaluate_slices(evaluation.load_model(candidate_dir), slices, categories,
                                        thresholds["candidate"])
     seconds["evaluate both"] = time.perf_counter() - step
@@ -578,7 +633,9 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
         "candidate": f"{candidate_dir}, warm start from the served model, {config.epochs} epochs "
                      f"of {config.steps_per_epoch} steps",
         "\"none of these\" rule": (f"\"other\" output wins or best accessory < reject_below: served "
-                                  f"{thresholds['served']:.2f}, candidate {thresholds['candidate']:.2f}"),
+                                  f"{thresholds['served']:.2f}, candidate {thresholds['candidate']:.2f}"
+                                  + (f" (recalibrated to the served model's false rejection on validation, "
+                                     f"{matched:.3f})" if matched is not None else "")),
         "wall time": ", ".join(f"{name} {value:.0f} s" for name, value in seconds.items()),
     }
     report = gate.write_report(decision, out / REPORT_FILE, context)

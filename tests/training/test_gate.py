@@ -62,7 +62,11 @@ def with_big_contributions(recall: float) -> dict:
     # Small losses in several rare classes: each recall and their mean stay within the noise.
     (evaluation({"lipstick": -0.05, "purse": -0.05, "sock": -0.05}), True, []),
     # Small losses in two well-measured classes: each recall within its tolerance, their mean is not.
-    (with_big_contributions(0.86), False, ["contributions test: macro accuracy"]),
+    (with_big_contributions(0.875), False, ["contributions test: macro accuracy"]),
+    # The shipped model's measured cases: 300 honest contributions cost bowtie 0.020 of 1,000
+    # drawings; 300 umbrellas labelled "sock" cost umbrella 0.035 of 2,000.
+    (evaluation({"bowtie": -0.020}), True, []),
+    (evaluation({"umbrella": -0.035}), False, ["base test: recall umbrella"]),
     # Rejecting fewer "none of these" drawings.
     (evaluation(rejection=0.54), False, ["none of these: rejection rate"]),
     (evaluation(rejection=0.56), True, []),
@@ -74,7 +78,7 @@ def with_big_contributions(recall: float) -> dict:
     (evaluation({"umbrella": -0.40, "sock": -0.15}, contribution_recalls={"sock": 1.0, "umbrella": 0.9}),
      False, ["base test: recall umbrella", "base test: macro accuracy"]),
 ], ids=["same", "better", "one-rare-drawing", "two-rare-drawings", "five-rare-drawings", "big-class",
-        "rare-classes-within-noise", "macro-only", "rejection-drop", "rejection-within", "false-rejection",
+        "rare-classes-within-noise", "macro-only", "honest-shipped", "poisoned-shipped", "rejection-drop", "rejection-within", "false-rejection",
         "poisoning"])
 def test_decisions(candidate, promote, failed):
     """Each case promotes or refuses, naming exactly the failed checks (worst first)."""
@@ -90,7 +94,7 @@ def test_reason_names_the_metric_and_the_numbers():
     """A refusal says which metric fell, from what to what, and the tolerance."""
     decision = gate.decide(evaluation({"umbrella": -0.40}), SERVED)
     assert decision.reasons[0] == ("base test: recall umbrella dropped from 0.986 to 0.586 "
-                                   "(+0.400 worse; tolerance 0.050; 95% interval 0.564-0.607)")
+                                   "(+0.400 worse; tolerance 0.030; 95% interval 0.564-0.607)")
 
 
 def test_a_slice_too_small_to_tell_is_not_judged():

@@ -254,6 +254,7 @@ def stub_training(monkeypatch, trained: list, judged: list, candidate_loss: floa
 
     monkeypatch.setattr(training.train, "train", fake_train)
     monkeypatch.setattr(training.evaluate, "load_model", lambda path: path)
+    monkeypatch.setattr(retrain, "match_served_operating_point", lambda *args, **kwargs: None)
 
     def fake_scores(model, slices, categories, reject_below):
         """The served model rejects half; the candidate ``candidate_loss`` fewer (of 400)."""
@@ -409,3 +410,41 @@ def test_something_else_is_learnt_as_none_of_these(tmp_path, fakes, base_with_ne
     assert kinds.tolist() == [house, house, house]
     test_images, test_labels = retrain.load_contributions_test(tmp_path / "merged")
     assert len(test_images) == counts["test"] and set(test_labels.tolist()) <= {other}
+
+
+class Confident:
+    """A stand-in network: row i's answer is its own class with a confidence spread over 0.3-1.0."""
+
+    output_shape = (None, len(CATEGORIES))
+
+    def __init__(self, labels: np.ndarray):
+        self.labels = labels
+
+    def predict(self, images, batch_size=None, verbose=0):
+        """Probabilities whose best is the row's label, less sure for every few rows."""
+        confidence = np.linspace(0.3, 1.0, len(images))
+        answers = np.full((len(images), len(CATEGORIES)), 0.0)
+        answers[np.arange(len(images)), self.labels[: len(images)]] = confidence
+        return answers + (1 - confidence)[:, None] / len(CATEGORIES)
+
+
+@pytest.mark.parametrize(("served_threshold", "recalibrated"), [(0.8, True), (0.05, False)])
+def test_the_candidate_is_judged_at_the_served_operating_point(tmp_path, small_base, monkeypatch, served_threshold,
+                                                               recalibrated):
+    """A served model working at a higher false rejection than the budget moves the candidate's threshold to match it."""
+    import training.evaluate
+
+    labels = np.asarray(dataset.load_split(small_base, "val")[1])
+    (tmp_path / "candidate").mkdir()
+    (tmp_path / "candidate" / "model_card.json").write_text('{"decision": {"reject_below": 0.1, "other_label": null}}')
+    monkeypatch.setattr(training.evaluate, "load_model", lambda path: Confident(labels))
+    lines = []
+    used = retrain.match_served_operating_point(Confident(labels), served_threshold, tmp_path / "candidate",
+                                                small_base, len(CATEGORIES), 0.03, lines.append)
+    card = training.evaluate.read_card(tmp_path / "candidate")
+    if recalibrated:
+        # The served model rejects its least sure drawings: the candidate's threshold rises to the same point.
+        assert used is not None and used > 0.03 and card["decision"]["reject_below"] > 0.1
+        assert "served model's operating point" in lines[0]
+    else:
+        assert used is None and card["decision"]["reject_below"] == 0.1 and lines == []
