@@ -45,6 +45,8 @@ REJECTION_TOLERANCE = 0.05
 # A class with fewer test drawings than this in a slice (typically the contributions' test
 # slice early on) is shown but not judged: with 3 drawings one miss is a 0.33 drop.
 MIN_SUPPORT = 10
+BASE_SLICE = "base test"  # The fixed test split's accessories (training.retrain names the slices).
+CONTRIBUTIONS_SLICE = "contributions test"
 # Metrics are ratios of small integers; compare with a margin so 1/20 counts as 0.05.
 EPSILON = 1e-9
 # Two-sided 95% confidence: a candidate is refused for a drop only when its interval lies
@@ -225,6 +227,30 @@ def _slice_checks(name: str, served: Mapping[str, Any], candidate: Mapping[str, 
     return checks
 
 
+def label_checks(served: Mapping[str, Mapping[str, Any]], tolerances: Tolerances,
+                 contributions: str = CONTRIBUTIONS_SLICE, reference: str = BASE_SLICE) -> list[Check]:
+    """Do the served model's answers agree with the contributions' labels as well as with the base test's?
+
+    A poisoned batch diluted in honest ones can cost the candidate less than the tolerance on
+    the fixed test split, but the served model, trained before it, disagrees with its labels:
+    it calls the contributed "bowties" umbrellas. Per class with enough contributed test
+    drawings, the served model's recall on them must not be below its recall on the base
+    test's by more than the recall tolerance, beyond chance (Wilson interval).
+    """
+    if contributions not in served or reference not in served:
+        return []
+    checks = []
+    base_classes = served[reference].get("per_class", {})
+    for category, scores in served[contributions].get("per_class", {}).items():
+        expected = (base_classes.get(category) or {}).get("recall")
+        if scores.get("recall") is None or expected is None:
+            continue
+        check = _share_check(contributions, f"served model agrees with label {category}", expected,
+                             scores["recall"], int(scores.get("support", 0)), tolerances.recall, tolerances)
+        checks.append(check)
+    return checks
+
+
 def decide(candidate: Mapping[str, Mapping[str, Any]], served: Mapping[str, Mapping[str, Any]],
            tolerances: Tolerances = Tolerances()) -> Decision:
     """Promote the candidate only if no judged metric on any slice is worse by more than its tolerance."""
@@ -234,6 +260,7 @@ def decide(candidate: Mapping[str, Mapping[str, Any]], served: Mapping[str, Mapp
     if not served:
         raise ValueError("nothing to compare: the evaluations have no slices")
     checks = [check for name in served for check in _slice_checks(name, served[name], candidate[name], tolerances)]
+    checks += label_checks(served, tolerances)
     return Decision(promote=all(check.passed for check in checks), checks=tuple(checks), tolerances=tolerances)
 
 

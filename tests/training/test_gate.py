@@ -28,7 +28,7 @@ def evaluation(recall_changes: dict[str, float] | None = None, rejection: float 
                false_rejection: float = 0.02, contribution_recalls: dict[str, float] | None = None) -> dict:
     """Base test, contributions' test and "none of these" slices, with some recalls changed."""
     recalls = {name: SERVED_RECALL[name] + (recall_changes or {}).get(name, 0.0) for name in CLASSES}
-    contributions = contribution_recalls or {"sock": 0.9, "umbrella": 0.9}
+    contributions = contribution_recalls or {"sock": 0.9, "umbrella": 0.99}
     return {
         "base test": accessory_slice(recalls, false_rejection=false_rejection),
         "contributions test": accessory_slice(contributions, {name: 40 for name in contributions}),
@@ -40,9 +40,9 @@ SERVED = evaluation()
 
 
 def with_big_contributions(recall: float) -> dict:
-    """An evaluation whose contributions' test slice has 500 socks and 500 umbrellas, both at ``recall``."""
+    """An evaluation whose contributions' test slice has 500 socks and 500 purses, both at ``recall``."""
     result = evaluation()
-    result["contributions test"] = accessory_slice({"sock": recall, "umbrella": recall}, {"sock": 500, "umbrella": 500})
+    result["contributions test"] = accessory_slice({"sock": recall, "purse": recall}, {"sock": 500, "purse": 500})
     return result
 
 
@@ -75,7 +75,7 @@ def with_big_contributions(recall: float) -> dict:
     # The poisoning case: umbrellas labelled "sock" teach the candidate to call umbrellas
     # socks. It gets better on the poisoned contributions (they are "socks" to it) and worse
     # on the real umbrellas and socks of the fixed base test split (the socks' 3 of 20 within chance).
-    (evaluation({"umbrella": -0.40, "sock": -0.15}, contribution_recalls={"sock": 1.0, "umbrella": 0.9}),
+    (evaluation({"umbrella": -0.40, "sock": -0.15}, contribution_recalls={"sock": 1.0, "umbrella": 0.99}),
      False, ["base test: recall umbrella", "base test: macro accuracy"]),
 ], ids=["same", "better", "one-rare-drawing", "two-rare-drawings", "five-rare-drawings", "big-class",
         "rare-classes-within-noise", "macro-only", "honest-shipped", "poisoned-shipped", "rejection-drop", "rejection-within", "false-rejection",
@@ -105,7 +105,8 @@ def test_a_slice_too_small_to_tell_is_not_judged():
                                                       false_rejection=1.0)
     decision = gate.decide(candidate, served)
     assert decision.promote
-    small = [check for check in decision.checks if check.slice == "contributions test"]
+    small = [check for check in decision.checks
+             if check.slice == "contributions test" and not check.metric.startswith("served model agrees")]
     assert {check.metric for check in small} == {"macro accuracy", "recall sock", "recall umbrella",
                                                  "false rejection rate"}
     assert all(not check.judged for check in small)
@@ -185,3 +186,19 @@ def test_report_is_written_either_way(tmp_path, promote):
     if not promote:
         assert "recall umbrella dropped from 0.986 to 0.586" in text
         assert "**worse than tolerance**" in text
+
+
+def test_contributions_the_served_model_disagrees_with_are_refused():
+    """A diluted poison: the candidate barely changes, but the served model calls the contributed "bowties" umbrellas."""
+    served = evaluation()
+    served["contributions test"] = accessory_slice({"bowtie": 0.75, "umbrella": 0.98}, {"bowtie": 260, "umbrella": 200})
+    candidate = evaluation()
+    candidate["contributions test"] = served["contributions test"]
+    decision = gate.decide(candidate, served)
+    assert not decision.promote
+    assert decision.reasons == ["contributions test: served model agrees with label bowtie dropped from 0.950 to "
+                                "0.750 (+0.200 worse; tolerance 0.030; 95% interval 0.694-0.799)"]
+    # Honest contributions a little harder than the base test's drawings pass (0.93 of 186, interval reaches 0.92).
+    served["contributions test"] = accessory_slice({"bowtie": 0.93, "umbrella": 0.98}, {"bowtie": 186, "umbrella": 200})
+    candidate["contributions test"] = served["contributions test"]
+    assert gate.decide(candidate, served).promote
