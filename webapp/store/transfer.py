@@ -75,6 +75,9 @@ def export_drawings(store: Store, out_dir: Path, status: str | None = "approved"
                     "recognized": drawing["guess"] == drawing["label"],
                     "key_id": str(drawing["id"]),
                     "drawing": quickdraw_strokes(_strokes(drawing["strokes"])),
+                    # What a drawing labelled "other" is ("something else": a hat, a cat...), when
+                    # the store keeps names; retraining learns it by name (docs/retraining.md).
+                    **({"name": drawing["name"]} if drawing.get("name") else {}),
                 }
             )
         )
