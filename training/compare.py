@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     resolve_dataset(args)
     categories = list(load_info(args.data)["categories"])
     rows = compare_models(list(args.models), args.data, args.split)
-    rows += [teacher_gated_row(path, args.data, args.split) for path in args.teacher_gate]
+    rows += [teacher_gated_row(path, args.data, args.split) for path in getattr(args, "teacher_gate", [])]
     table = markdown_table(rows, categories, args.split, str(args.data))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)

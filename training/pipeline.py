@@ -137,7 +137,8 @@ def training_dataset(
             streams.append(stream)
         dataset = tf.data.Dataset.sample_from_datasets(
             streams, weights=weights.tolist(), seed=seed, rerandomize_each_iteration=True)
-    return _batched(dataset, num_classes, batch_size, seed, augmentations, one_hot, mixup_alpha)
+    return _batched(dataset, num_classes, batch_size, seed, augmentations, one_hot, mixup_alpha,
+                    label_map=label_map, units=units, soften=soften, render_jitter=render_jitter)
 
 
 def streaming_training_dataset(
@@ -176,8 +177,10 @@ def streaming_training_dataset(
 
 
 def _batched(dataset: tf.data.Dataset, num_classes: int, batch_size: int, seed: int,
-             augmentations: list[layers.Layer] | None, one_hot: bool, mixup_alpha: float) -> tf.data.Dataset:
-    """Batch a stream of (image, label) pairs, then augment, one-hot and mix up as asked, and prefetch."""
+             augmentations: list[layers.Layer] | None, one_hot: bool, mixup_alpha: float,
+             label_map: np.ndarray | None = None, units: int | None = None, soften=None,
+             render_jitter: float = 0.0) -> tf.data.Dataset:
+    """Batch a stream of (image, label) pairs, then augment, jitter, one-hot, mix up and soften as asked, and prefetch."""
     dataset = dataset.batch(batch_size, drop_remainder=True)
     if augmentations:
         # Augmenting whole batches is several times faster than one image at a time.
