@@ -140,7 +140,10 @@ def test_contributions_reach_a_promoted_model_in_the_running_server_and_an_open_
         result = subprocess.run(
             [sys.executable, "-m", "training", "retrain", "--model-dir", str(loop_dir / "served"), "--set", SET,
              "--data", str(loop_dir / "base"), "--out", str(run), "--epochs", "1", "--steps-per-epoch", "4",
-             "--learning-rate", "1e-5", "--redraw-per-class", "10"],
+             "--learning-rate", "1e-5", "--redraw-per-class", "10",
+             # The base test split holds 3 drawings a class: the candidate, calibrated on its own
+             # tiny validation split, may reject two more of the 18 than the served model does.
+             "--rejection-tolerance", "0.15"],
             cwd=REPO_ROOT, env={**os.environ, **environment}, capture_output=True, text=True,
             timeout=RETRAIN_TIMEOUT_SECONDS,
         )
