@@ -49,6 +49,12 @@ def validate_categories(names: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
+def set_of(categories: Iterable[str]) -> str | None:
+    """The named set whose categories these are, in this order, or None."""
+    chosen = list(categories)
+    return next((name for name, (names, _) in CATEGORY_SETS.items() if list(names) == chosen), None)
+
+
 def set_categories(name: str) -> tuple[str, ...]:
     """The categories of a named set ("accessories" or "wardrobe")."""
     if name not in CATEGORY_SETS:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from training import evaluate as evaluation
-from training.categories import CATEGORY_SETS
+from preprocessing.categories import set_of
 from training.dataset import add_dataset_flags, load_info, resolve_dataset
 
 
@@ -60,7 +60,7 @@ def teacher_gated_row(model_path: Path, dataset_dir: Path, split: str = "test",
     model, guard = evaluation.load_model(model_path), teacher.load()
     named = teacher.indices(categories)
 
-    def combined(split_name: str, floor: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def combined(split_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         images, labels = load_split(dataset_dir, split_name)
         ours = evaluation.predict_probabilities(model, images)
         mass = evaluation.predict_probabilities(guard, images)[:, named].sum(axis=1)
@@ -71,15 +71,14 @@ def teacher_gated_row(model_path: Path, dataset_dir: Path, split: str = "test",
         gated[mass < floor] = np.eye(ours.shape[1])[-1]
         return gated
 
-    ours, mass, labels = combined("val", None)
+    ours, mass, labels = combined("val")
     floor = 0.0
     for candidate in np.round(np.arange(0.0, 0.96, 0.01), 2):
-        rejected = evaluation.rejected(gate(ours, mass, float(candidate)), len(categories), reject_below)
-        false = np.mean([rejected[labels == label].mean() for label in range(len(categories))
-                         if (labels == label).any()])
-        if false <= budget:
+        rates = evaluation.overall_rejection(gate(ours, mass, float(candidate)), labels, len(categories),
+                                             reject_below)
+        if rates["false_rejection"] <= budget:
             floor = float(candidate)
-    ours, mass, _ = combined(split, floor)
+    ours, mass, _ = combined(split)
     metrics = evaluation.score_split(None, dataset_dir, split, reject_below, gate(ours, mass, floor))
     return {"name": f"{model_path} + teacher gate (floor {floor:.2f})", "arch": "two models",
             "metrics": metrics, "params": int(model.count_params() + guard.count_params()),
@@ -175,7 +174,7 @@ def markdown_table(rows: list[dict[str, Any]], categories: list[str], split: str
                  + [f"{row['params']:,}", f"{row['params'] / 1024:.1f}",
                     f"{row['params'] * 4 / 1024:.1f}", time_text])
         lines.append("| " + " | ".join(cells) + " |")
-    set_name = next((name for name, (names, _) in CATEGORY_SETS.items() if list(names) == list(categories)), None)
+    set_name = set_of(categories)
     if set_name in TARGETS:
         lines += ["", f"Targets for the {set_name} set: " + ", ".join(
             f"{figure} {sense} {bar}" for figure, sense, bar in TARGETS[set_name]) + ".", ""]

@@ -441,19 +441,22 @@ def rejection_by_line_weight(model: Any, images: np.ndarray, labels: np.ndarray,
     """Rejection of other drawings and false rejection of accessories, with the lines drawn four ways."""
     from training.arrays import line_weight_variants
 
-    labels = np.asarray(labels)
-    negative = labels >= num_categories
     views = {"as stored": probabilities}
     views.update({name: predict_probabilities(model, variant)
                   for name, variant in line_weight_variants(images).items()})
     result = {}
     for name, view in views.items():
-        is_rejected = rejected(view, num_categories, reject_below)
-        per_class = [float(is_rejected[labels == label].mean()) for label in range(num_categories)
-                     if (labels == label).any()]
-        result[name] = {"rejection": float(is_rejected[negative].mean()) if negative.any() else None,
-                        "false_rejection": float(np.mean(per_class)) if per_class else None}
+        rates = overall_rejection(view, labels, num_categories, reject_below)
+        result[name] = {"rejection": rates["rejection_seen"], "false_rejection": rates["false_rejection"]}
     return result
+
+
+def overall_rejection(probabilities: np.ndarray, labels: np.ndarray, num_categories: int,
+                      reject_below: float) -> dict[str, Any]:
+    """``rejection_rates`` with every negative counted together (as "seen"), whatever its kind."""
+    labels = np.asarray(labels)
+    return rejection_rates(probabilities, labels, np.full(len(labels), -1), np.zeros(0, dtype=np.int64),
+                           num_categories, reject_below)
 
 
 def calibrate_on_validation(model: Any, dataset_dir: Path) -> float:

@@ -110,6 +110,13 @@ def kind_positions(named: list[str] | tuple[str, ...], other_names: list[str]) -
     return np.asarray([position[name] for name in other_names], dtype=np.int64)
 
 
+def load_for(named: list[str] | tuple[str, ...], name: str = "doodlenet"):
+    """The teacher with its outputs in ``output_order(named)``: the set's categories first."""
+    network = load(name=name)
+    reorder_outputs(network, output_order(named))
+    return network
+
+
 def reorder_outputs(network, order: list[int]) -> None:
     """Permute the final Dense layer's units in place so output i is the teacher's ``order[i]``."""
     layer = network.get_layer("probabilities")

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from training import evaluate as evaluation
+from training import teacher
 from training.dataset import add_dataset_flags, load_info, load_split, resolve_dataset
 from training.dataset import outputs as dataset_outputs
 from training.distributed import STRATEGIES
@@ -339,7 +340,7 @@ def training_inputs(splits: Splits, recipe: Recipe, negative_weights: np.ndarray
             # Batches are still drawn per category present; each is then named by the
             # teacher's output for it, so the network learns in the teacher's 345 categories.
             label_map = teacher_label_map(splits, seen)
-            units = len(label_map_units(splits))
+            units = len(teacher.categories())
             soften = pipeline.make_distillation(distillation_teacher(splits.categories),
                                                 num_named, recipe.distill_weight)
     augmentations = recipe_augmentations(recipe)
@@ -447,17 +448,8 @@ def measure_hard_negatives(recipe: Recipe, splits: Splits, categories: list[str]
     return weights
 
 
-def label_map_units(splits: Splits) -> tuple[str, ...]:
-    """The teacher's categories: the units a student of the teacher learns."""
-    from training import teacher
-
-    return teacher.categories()
-
-
 def teacher_label_map(splits: Splits, seen: list[int]) -> np.ndarray:
     """For each fine label (named categories, then ``seen`` negative kinds), its unit in the teacher's order."""
-    from training import teacher
-
     other_names = list(splits.info["other"]["categories"])
     positions = teacher.kind_positions(splits.categories, other_names)
     return np.concatenate([np.arange(len(splits.categories)), positions[np.asarray(seen, dtype=np.int64)]])
@@ -465,10 +457,7 @@ def teacher_label_map(splits: Splits, seen: list[int]) -> np.ndarray:
 
 def distillation_teacher(categories: list[str]):
     """The teacher with its outputs in the student's order (the set's categories first), frozen."""
-    from training import teacher
-
-    network = teacher.load(name="teacher")
-    teacher.reorder_outputs(network, teacher.output_order(categories))
+    network = teacher.load_for(categories, name="teacher")
     network.trainable = False
     return network
 
@@ -477,10 +466,7 @@ def teacher_student(recipe: Recipe, categories: list[str]):
     """A student that starts as the teacher, outputs in the set's order; its trunk frozen for "teacher-head"."""
     import keras
 
-    from training import teacher
-
-    network = teacher.load(name="classifier")
-    teacher.reorder_outputs(network, teacher.output_order(categories))
+    network = teacher.load_for(categories, name="classifier")
     if recipe.student == "teacher-head":
         for layer in network.layers:
             if isinstance(layer, keras.layers.Conv2D):
@@ -646,12 +632,11 @@ def build_model_card(*, categories: list[str], info: dict[str, Any], dataset_dir
                      decision: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything a reader (or the exporter) needs to know about the model, as JSON."""
     from preprocessing.spec import spec_dict
-    from training.categories import CATEGORY_SETS
+    from preprocessing.categories import CATEGORY_SETS, set_of
 
     outputs = dataset_outputs(info)
     # The named set whose categories these are, if any (the exporter names the served set by it).
-    category_set = next((name for name, (names, _) in CATEGORY_SETS.items()
-                         if list(names) == list(categories)), None)
+    category_set = set_of(categories)
     return {
         "categories": list(categories),
         "outputs": outputs,
@@ -787,7 +772,7 @@ def train(recipe: Recipe, dataset_dir: Path, out: Path, resume_from: Path | None
     if len(outputs) > len(categories) and recipe.other_targets == "named":
         learnt = len(categories) + len(training_kinds(splits))
         if recipe.teacher != "none":
-            learnt = len(label_map_units(splits))
+            learnt = len(teacher.categories())
     variants = redrawn_copies(splits, recipe) if data_format == "memory" else None
     weights = None
     if learnt and resume_from is None and recipe.hard_negative_epochs > 0:

@@ -48,8 +48,7 @@ def test_the_loaded_weights_recognise_real_drawings() -> None:
         top = np.asarray(model.predict(rows, verbose=0)).argmax(axis=1)
         assert np.mean([teacher.categories()[index] == name for index in top]) >= 0.6, name
     # Re-ordered for a set, the same weights answer the same drawing with the set's index first.
-    reordered = teacher.load(name="reordered")
-    teacher.reorder_outputs(reordered, teacher.output_order(DEFAULT_CATEGORIES))
+    reordered = teacher.load_for(DEFAULT_CATEGORIES, name="reordered")
     rows = np.load(FIXTURE / "bowtie.npy")[:8].reshape(-1, 28, 28, 1).astype(np.float32) / 255.0
     original = np.asarray(model.predict(rows, verbose=0))
     assert np.allclose(np.asarray(reordered.predict(rows, verbose=0)),
